@@ -1,0 +1,87 @@
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialTestRequest,
+	ICredentialType,
+	IHttpRequestOptions,
+	INodeProperties,
+	Icon,
+} from 'n8n-workflow';
+
+import { DEFAULT_BASE_URL, signRequest } from '../nodes/Calypso/transport/signing';
+import { HINTS } from '../nodes/Calypso/transport/errors';
+
+const failWhen = (errorCode: string, message: string) => ({
+	type: 'responseSuccessBody' as const,
+	properties: { key: 'errorCode', value: errorCode, message },
+});
+
+export class CalypsoApi implements ICredentialType {
+	name = 'calypsoApi';
+
+	displayName = 'Calypso API';
+
+	icon: Icon = { light: 'file:../nodes/Calypso/calypso.svg', dark: 'file:../nodes/Calypso/calypso.dark.svg' };
+
+	documentationUrl = 'https://github.com/calypso-n8n/n8n-nodes-calypso#credentials';
+
+	properties: INodeProperties[] = [
+		{
+			displayName: 'API Key',
+			name: 'apiKey',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			description: 'The public API key from the Calypso dashboard (Settings → API keys)',
+		},
+		{
+			displayName: 'Secret Key',
+			name: 'apiSecret',
+			type: 'string',
+			typeOptions: { password: true },
+			default: '',
+			required: true,
+			description: 'The secret key shown once when the API key was created. Used only to sign requests; never sent.',
+		},
+		{
+			displayName: 'Merchant Account',
+			name: 'account',
+			type: 'string',
+			default: '',
+			required: true,
+			placeholder: '0x0123456789abcdef0123456789abcdef01234567',
+			description: 'Your merchant account ID: 0x followed by 40 hexadecimal characters',
+		},
+		{
+			displayName: 'Base URL',
+			name: 'baseUrl',
+			type: 'string',
+			default: DEFAULT_BASE_URL,
+			description:
+				'Calypso API host. Use https://api.calypso.money if your dashboard says so, or a proxy or emulator URL.',
+		},
+	];
+
+	authenticate = async (
+		credentials: ICredentialDataDecryptedObject,
+		requestOptions: IHttpRequestOptions,
+	): Promise<IHttpRequestOptions> => signRequest(credentials, requestOptions);
+
+	// A signed, read-only lookup. Calypso's errors come back as JSON bodies; each code gets its own message.
+	test: ICredentialTestRequest = {
+		request: {
+			baseURL: '={{$credentials.baseUrl}}',
+			url: '/api/v1/customer-purse/customer/external/get',
+			method: 'POST',
+			body: { payload: { externalId: 'n8n-credential-test' } },
+			ignoreHttpStatusErrors: true,
+		},
+		rules: [
+			failWhen('002', `Calypso error 002: invalid API key. ${HINTS['002']}`),
+			failWhen('003', `Calypso error 003: wrong sign. ${HINTS['003']}`),
+			failWhen('011', `Calypso error 011: invalid timestamp. ${HINTS['011']}`),
+			failWhen('001', 'Calypso error 001: bad request. Check that the Merchant Account belongs to this API key.'),
+			failWhen('000', 'Calypso error 000: internal error at Calypso. Try again later.'),
+		],
+	};
+}

@@ -1,0 +1,45 @@
+import { NodeConnectionTypes } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+
+import * as customer from './actions/customer/Customer.resource';
+import * as purse from './actions/purse/Purse.resource';
+import { router } from './actions/router';
+import * as transaction from './actions/transaction/Transaction.resource';
+
+export class Calypso implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Calypso Pay',
+		name: 'calypso',
+		icon: { light: 'file:calypso.svg', dark: 'file:calypso.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+		description: "Manage your customers' crypto deposit wallets with the Calypso Pay Customer Purse API",
+		defaults: { name: 'Calypso Pay' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'calypsoApi', required: true }],
+		properties: [
+			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				default: 'customer',
+				options: [
+					{ name: 'Customer', value: 'customer' },
+					{ name: 'Purse', value: 'purse' },
+					{ name: 'Transaction', value: 'transaction' },
+				],
+			},
+			...customer.description,
+			...purse.description,
+			...transaction.description,
+		],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await router.call(this);
+	}
+}

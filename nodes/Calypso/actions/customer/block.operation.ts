@@ -1,0 +1,3 @@
+import { customerIdOperation } from '../customerById';
+
+export const operation = customerIdOperation('customer/block');

@@ -1,0 +1,102 @@
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, JsonObject } from 'n8n-workflow';
+
+import * as customer from './customer/Customer.resource';
+import * as purse from './purse/Purse.resource';
+import * as transaction from './transaction/Transaction.resource';
+import type { CalypsoOperation } from './types';
+
+const resources: Record<string, Record<string, CalypsoOperation<unknown>>> = {
+	customer: customer.operations,
+	purse: purse.operations,
+	transaction: transaction.operations,
+};
+
+/** How many items' requests are in flight at once. */
+export const DEFAULT_CONCURRENCY = 10;
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Runs `task(0..count-1)` with at most `limit` running at once. When a task fails and `stopOnError` is set, no new
+ * task starts; the ones in flight finish, and the failure with the lowest index is thrown.
+ */
+async function runBounded(count: number, limit: number, stopOnError: boolean, task: (index: number) => Promise<void>) {
+	let next = 0;
+	let failure: { index: number; error: unknown } | undefined;
+	const worker = async () => {
+		while (next < count && !(stopOnError && failure)) {
+			const index = next++;
+			try {
+				await task(index);
+			} catch (error) {
+				if (!failure || index < failure.index) failure = { index, error };
+			}
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+	if (failure) throw failure.error;
+}
+
+function withItemIndex(this: IExecuteFunctions, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) {
+		error.context.itemIndex ??= itemIndex;
+		return error;
+	}
+	return new NodeOperationError(this.getNode(), error as Error, { itemIndex });
+}
+
+function errorItem(error: NodeApiError | NodeOperationError, itemIndex: number): INodeExecutionData {
+	const json: IDataObject = { error: error.message };
+	if (error.description) json.description = error.description;
+	if (error instanceof NodeApiError) {
+		const { errorCode, traceId } = (error.errorResponse ?? {}) as JsonObject;
+		if (errorCode) json.errorCode = errorCode;
+		if (traceId) json.traceId = traceId;
+		if (error.httpCode) json.httpCode = error.httpCode;
+	}
+	return { json, pairedItem: { item: itemIndex } };
+}
+
+/**
+ * The one item loop of the node. Every item's parameters are read and validated before the first request is
+ * sent; then the items' requests run concurrently (bounded) and the output keeps input order and pairing.
+ * With "Continue On Fail" a failed item becomes an error item; otherwise the first failing item stops the run.
+ */
+export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const resource = this.getNodeParameter('resource', 0) as string;
+	const operationName = this.getNodeParameter('operation', 0) as string;
+	const operation = resources[resource]?.[operationName];
+	if (!operation) {
+		throw new NodeOperationError(this.getNode(), `The operation "${operationName}" is not known for "${resource}"`);
+	}
+	const continueOnFail = this.continueOnFail();
+
+	const prepared: Outcome[] = items.map((_, i) => {
+		try {
+			return { ok: true, value: operation.prepare.call(this, i) };
+		} catch (error) {
+			const itemError = withItemIndex.call(this, error, i);
+			if (!continueOnFail) throw itemError;
+			return { ok: false, error: itemError };
+		}
+	});
+
+	const output: INodeExecutionData[][] = new Array(items.length);
+	await runBounded(items.length, DEFAULT_CONCURRENCY, !continueOnFail, async (i) => {
+		const input = prepared[i];
+		try {
+			if (!input.ok) throw input.error;
+			const result = await operation.execute.call(this, input.value, i);
+			output[i] = this.helpers.constructExecutionMetaData(this.helpers.returnJsonArray(result as IDataObject[]), {
+				itemData: { item: i },
+			});
+		} catch (error) {
+			const itemError = withItemIndex.call(this, error, i);
+			if (!continueOnFail) throw itemError;
+			output[i] = [errorItem(itemError, i)];
+		}
+	});
+	return [output.flat()];
+}

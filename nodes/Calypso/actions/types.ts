@@ -1,0 +1,32 @@
+import { updateDisplayOptions } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+
+/**
+ * One operation = one file. `prepare` reads and validates one item's parameters without any I/O (the router
+ * runs it for every item before the first request is sent); `execute` turns the prepared parameters into
+ * requests through the transport and returns the item's result (an array means one output item per element).
+ */
+export interface CalypsoOperation<P = IDataObject> {
+	description: INodeProperties[];
+	prepare(this: IExecuteFunctions, itemIndex: number): P;
+	execute(this: IExecuteFunctions, params: P, itemIndex: number): Promise<IDataObject | IDataObject[]>;
+}
+
+/** Lets each operation keep its own parameter type while the router holds them all in one table. */
+export function defineOperation<P>(operation: CalypsoOperation<P>): CalypsoOperation<unknown> {
+	return operation as CalypsoOperation<unknown>;
+}
+
+/** The Operation selector of one resource followed by every operation's fields, each shown only for its operation. */
+export function resourceProperties(
+	resource: string,
+	selector: INodeProperties,
+	operations: Record<string, CalypsoOperation<unknown>>,
+): INodeProperties[] {
+	return [
+		{ ...selector, displayOptions: { show: { resource: [resource] } } },
+		...Object.entries(operations).flatMap(([operation, { description }]) =>
+			updateDisplayOptions({ show: { resource: [resource], operation: [operation] } }, description),
+		),
+	];
+}

@@ -1,0 +1,90 @@
+import { NodeApiError } from 'n8n-workflow';
+import type { INode, JsonObject } from 'n8n-workflow';
+
+/** What a user can do about the errors Calypso documents. */
+export const HINTS: Record<string, string> = {
+	'002': 'Check the API Key in the Calypso credential: it must be the public key of an active API key (sandbox and live keys differ).',
+	'003': 'Check the Secret Key in the Calypso credential, and that no proxy between n8n and Calypso rewrites the request body.',
+	'004': 'Check the ID: it must exist under this merchant account.',
+	'011': "Calypso accepts timestamps within 3 minutes of its own clock: check the clock of the n8n host (enable NTP time sync).",
+	'014': 'Use an upper-case ticker such as BTC, ETH, USDT or USDT_TRX (not USDT-TRC20); the available list is per account.',
+	'015': 'The currency is not served by this blockchain: use the ticker with its network suffix, e.g. USDT_TRX.',
+};
+
+export interface ErrorContext {
+	itemIndex?: number;
+	/** Added to the description, e.g. "page 7 (600 transactions fetched before it)". */
+	where?: string;
+	/** Milliseconds the server clock is ahead of ours, when the response's Date header allows an estimate. */
+	clockSkewMs?: number;
+}
+
+function describeSkew(skewMs: number | undefined): string {
+	if (skewMs === undefined || !Number.isFinite(skewMs)) return '';
+	const seconds = Math.round(Math.abs(skewMs) / 1000);
+	return ` The n8n host's clock looks ${seconds} s ${skewMs > 0 ? 'behind' : 'ahead of'} Calypso's.`;
+}
+
+/** An HTTP error answer from Calypso (JSON in Calypso's shape, or anything else such as an HTML 502 page). */
+export function calypsoApiError(
+	node: INode,
+	statusCode: number,
+	body: unknown,
+	context: ErrorContext = {},
+): NodeApiError {
+	const data = body && typeof body === 'object' ? (body as Record<string, unknown>) : undefined;
+	const errorCode = data && typeof data.errorCode === 'string' ? data.errorCode : undefined;
+	const where = context.where ? ` (${context.where})` : '';
+	if (errorCode === undefined) {
+		const text = typeof body === 'string' ? body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim() : '';
+		return new NodeApiError(
+			node,
+			{ httpCode: String(statusCode), body: text.slice(0, 200) },
+			{
+				message: `Calypso answered HTTP ${statusCode} without an API error body${where}`,
+				description: `${text ? `The response said: "${text.slice(0, 200)}". ` : ''}This usually comes from a proxy or a Calypso outage; try again later, and check the Base URL in the credential.`,
+				httpCode: String(statusCode),
+				itemIndex: context.itemIndex,
+			},
+		);
+	}
+	const message = typeof data?.message === 'string' ? data.message : 'No message';
+	const traceId = typeof data?.traceId === 'string' ? data.traceId : undefined;
+	const hint = HINTS[errorCode] ?? '';
+	const skew = errorCode === '011' ? describeSkew(context.clockSkewMs) : '';
+	const response: JsonObject = { errorCode, message, httpCode: String(statusCode) };
+	if (traceId) response.traceId = traceId;
+	return new NodeApiError(node, response, {
+		message: `Calypso error ${errorCode}: ${message}${where}`,
+		description: [hint + skew, traceId ? `Trace ID (for Calypso support): ${traceId}` : '']
+			.filter((part) => part.trim() !== '')
+			.join(' '),
+		httpCode: String(statusCode),
+		itemIndex: context.itemIndex,
+	});
+}
+
+/** The first error code (ECONNREFUSED, ECONNRESET, ETIMEDOUT, …) found on an error or its causes. */
+function networkCode(error: unknown): string {
+	let current = error as { code?: unknown; cause?: unknown } | undefined;
+	for (let depth = 0; current && depth < 4; depth++) {
+		if (typeof current.code === 'string' && /^E[A-Z_]+$/.test(current.code)) return current.code;
+		current = current.cause as typeof current;
+	}
+	return 'NETWORK_ERROR';
+}
+
+/** A request that never got an HTTP answer. The original error is not kept: it holds the signed request. */
+export function calypsoNetworkError(node: INode, error: unknown, context: ErrorContext = {}): NodeApiError {
+	const code = networkCode(error);
+	const where = context.where ? ` (${context.where})` : '';
+	return new NodeApiError(
+		node,
+		{ code, message: `Could not reach Calypso: ${code}` },
+		{
+			message: `Could not reach Calypso: ${code}${where}`,
+			description: 'Check the Base URL in the Calypso credential and that the n8n host can reach it.',
+			itemIndex: context.itemIndex,
+		},
+	);
+}

@@ -1,0 +1,138 @@
+// Hand-written declarations for the Calypso Customer Purse API emulator (index.js).
+
+export type TransactionState = 'MEM_POOL_FOUND' | 'PENDING_COMPLIANCE_CHECK' | 'CONFIRMED' | 'DECLINED';
+export type ComplianceState = 'UNCHECKED' | 'IN_PROGRESS' | 'CHECKED' | 'DECLINE';
+
+export interface EmulatorOptions {
+	/** Default 'emu-public-key-0001'. */
+	apiKey?: string;
+	/** Default 'emu-secret-key-0001-do-not-leak'. */
+	apiSecret?: string;
+	/** Default '0x1111111111111111111111111111111111111111'. */
+	account?: string;
+	/** Server cap for transaction/find pageSize (silently applied; response `size` shows it). Default 100. */
+	maxPageSize?: number;
+	/** Delay added before each response. Default 0. */
+	latencyMs?: number;
+	/** Emulator clock = Date.now() + offset (timestamp checks, `Date` header, createdDate). Default 0. */
+	clockOffsetMs?: number;
+}
+
+export interface Fault {
+	/** Path suffix ('customer/create') or full path; undefined = any path. */
+	path?: string;
+	/** Extra matcher; `body` is the parsed JSON body (undefined if not JSON). */
+	match?: (req: { path: string; body: Record<string, unknown> | undefined }) => boolean;
+	/** How many matching requests this fault applies to. Default 1. */
+	times?: number;
+	/** Response status (default 500 when neither `drop` nor `status` is given). */
+	status?: number;
+	/** Response body: string sent raw (text/html if it starts with '<'), object as JSON. Default: a Calypso error body with errorCode '000'. */
+	body?: string | object;
+	headers?: Record<string, string>;
+	/** Destroy the socket without responding. */
+	drop?: boolean;
+	/** Wait this long before acting. */
+	delayMs?: number;
+	/** Process the request normally (state changes), then replace the response with the fault. */
+	afterProcessing?: boolean;
+}
+
+export interface RecordedRequest {
+	method: string;
+	path: string;
+	/** Header names are lower-case (as Node delivers them). */
+	headers: Record<string, string | undefined>;
+	rawBody: string;
+	/** Parsed JSON body, or undefined if the body was not JSON. */
+	body: { account?: string; timestamp?: number; payload?: Record<string, unknown> } | undefined;
+	/** Response status; 0 while pending or when the socket was dropped. */
+	status: number;
+	/** Response body sent (object, or raw string for injected string bodies). */
+	response: unknown;
+	/** Emulator-clock ms when the request arrived. */
+	at: number;
+}
+
+export interface Customer {
+	id: string;
+	email?: string;
+	description?: string;
+	externalId?: string;
+	blocked: boolean;
+}
+
+export interface Purse {
+	id: string;
+	address: string;
+	currencies: string[];
+	createdDate: string;
+	customerId: string;
+}
+
+export interface PurseDTO {
+	id: string;
+	address: string;
+	currencies: string[];
+	createdDate: string;
+}
+
+export interface Transaction {
+	id: string;
+	amount: number;
+	addressFrom: string;
+	currency: string;
+	transactionHash?: string;
+	transactionState: TransactionState;
+	complianceState: ComplianceState;
+	translationToAccountCompleted: boolean;
+	createdDate: string;
+}
+
+export interface SeedTransactionsOptions {
+	/** Cycled round-robin. Default 'USDT_TRX'. */
+	currency?: string | string[];
+	/** Cycled round-robin. Default 'CONFIRMED'. */
+	state?: TransactionState | TransactionState[];
+	/** Default: emulator now - count * stepMs. */
+	startDate?: Date;
+	/** Default 60000. */
+	stepMs?: number;
+	/** Default: varying amounts (10.25, 20.5, ...). */
+	amount?: number;
+}
+
+export interface Emulator {
+	/** Listens on 127.0.0.1 (port 0 = random); resolves the base URL, e.g. 'http://127.0.0.1:34567'. */
+	start(port?: number): Promise<string>;
+	/** Closes the server and every open socket (keep-alive too) and cancels pending delays. */
+	stop(): Promise<void>;
+	readonly baseUrl: string;
+	readonly credentials: { apiKey: string; apiSecret: string; account: string; baseUrl: string };
+	readonly requests: RecordedRequest[];
+	/** Mutable at runtime. */
+	options: Required<EmulatorOptions>;
+	/** Clears state, recorded requests and queued faults (options are kept). */
+	reset(): void;
+	/** Queue a fault; the first matching fault with times left applies. */
+	injectFault(fault: Fault): void;
+	seedCustomer(c?: { email?: string; description?: string; externalId?: string; blocked?: boolean; id?: string }): Customer;
+	/** Extra helper: the customer's purse for the currency's chain (created if missing). */
+	seedPurse(customerId: string, currency: string): PurseDTO;
+	seedTransactions(customerId: string, count: number, opts?: SeedTransactionsOptions): Transaction[];
+	state: {
+		customers: Map<string, Customer>;
+		purses: Map<string, Purse>;
+		transactions: Map<string, Transaction & { customerId: string }>;
+	};
+	/** Optional hook called after each response is sent (or the socket dropped); used by cli.js for logging. */
+	onRequest?: (req: RecordedRequest, elapsedMs: number) => void;
+}
+
+export function createEmulator(options?: EmulatorOptions): Emulator;
+
+/** Lowercase hex HMAC-SHA512(secret, body) — the value of the `Sign` header. */
+export function sign(secret: string, body: string): string;
+
+export const SUPPORTED_CURRENCIES: string[];
+export const CHAIN_OF: Record<string, string>;

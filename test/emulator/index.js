@@ -1,0 +1,562 @@
+// @ts-check
+'use strict';
+/**
+ * Test emulator of the Calypso Pay "Customer Purse" HTTP API.
+ * Zero dependencies: Node built-ins only. Request payloads are validated against the
+ * OpenAPI file that sits beside this module (read at runtime).
+ */
+const http = require('node:http');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const SPEC_FILE = path.join(__dirname, 'calypso-customer-purse.openapi.json');
+const PREFIX = '/api/v1/customer-purse/';
+const TIMESTAMP_WINDOW_MS = 180000;
+
+/** @type {Record<string, string>} currency -> blockchain */
+const CHAIN_OF = {
+	BTC: 'BTC',
+	ETH: 'ETH', USDT: 'ETH', USDC: 'ETH', DAI: 'ETH',
+	TRX: 'TRX', USDT_TRX: 'TRX', USDC_TRX: 'TRX',
+	BNB: 'BSC', USDT_BSC: 'BSC',
+	POL: 'POLYGON', USDT_MATIC: 'POLYGON',
+	LTC: 'LTC',
+	XDG: 'XDG',
+};
+const CURRENCIES = Object.keys(CHAIN_OF);
+/** @type {Record<string, string>} */
+const COMPLIANCE_OF = {
+	MEM_POOL_FOUND: 'UNCHECKED',
+	PENDING_COMPLIANCE_CHECK: 'IN_PROGRESS',
+	CONFIRMED: 'CHECKED',
+	DECLINED: 'DECLINE',
+};
+const TX_FIELDS = ['id', 'amount', 'addressFrom', 'currency', 'transactionHash', 'transactionState',
+	'complianceState', 'translationToAccountCompleted', 'createdDate'];
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+const BECH32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
+
+/** Error that becomes a Calypso-shaped error response. */
+class ApiError extends Error {
+	/** @param {number} status @param {string} code @param {string} message */
+	constructor(status, code, message) {
+		super(message);
+		this.status = status;
+		this.code = code;
+	}
+}
+/** @param {string} msg */
+const badRequest = (msg) => new ApiError(400, '001', msg);
+/** @param {string} what */
+const notFound = (what) => new ApiError(400, '004', `${what} not found`);
+
+// ---------------------------------------------------------------- schema validation
+
+/**
+ * Minimal JSON-schema validator for the OpenAPI subset used by the spec.
+ * Returns the first error message ("<path>: <problem>") or null.
+ * @param {any} spec @param {any} schema @param {any} value @param {string} at
+ * @returns {string | null}
+ */
+function validate(spec, schema, value, at) {
+	if (schema && schema.$ref) schema = resolveRef(spec, schema.$ref);
+	if (!schema) return null;
+	const fail = (/** @type {string} */ m) => `${at}: ${m}`;
+	switch (schema.type) {
+		case 'object': {
+			if (value === null || typeof value !== 'object' || Array.isArray(value)) return fail('must be an object');
+			for (const name of schema.required || []) {
+				if (value[name] === undefined || value[name] === null) return `${at}.${name}: is required`;
+			}
+			for (const [name, sub] of Object.entries(schema.properties || {})) {
+				if (value[name] === undefined || value[name] === null) continue;
+				const err = validate(spec, sub, value[name], `${at}.${name}`);
+				if (err) return err;
+			}
+			return null;
+		}
+		case 'array': {
+			if (!Array.isArray(value)) return fail('must be an array');
+			for (let i = 0; i < value.length; i++) {
+				const err = validate(spec, schema.items, value[i], `${at}[${i}]`);
+				if (err) return err;
+			}
+			return null;
+		}
+		case 'string': {
+			if (typeof value !== 'string') return fail('must be a string');
+			if (schema.enum && !schema.enum.includes(value)) return fail(`must be one of [${schema.enum.join(', ')}]`);
+			if (schema.format === 'uuid' && !UUID_RE.test(value)) return fail('must be a uuid');
+			if (schema.pattern && !new RegExp(schema.pattern).test(value)) return fail(`must match "${schema.pattern}"`);
+			if (schema.maxLength !== undefined && value.length > schema.maxLength) return fail(`length must be at most ${schema.maxLength}`);
+			if (schema.minLength !== undefined && value.length < schema.minLength) return fail(`length must be at least ${schema.minLength}`);
+			return null;
+		}
+		case 'integer': {
+			if (typeof value !== 'number' || !Number.isInteger(value)) return fail('must be an integer');
+			if (schema.format === 'int32' && (value < -2147483648 || value > 2147483647)) return fail('must be a 32-bit integer');
+			if (!Number.isSafeInteger(value)) return fail('must be a 64-bit integer');
+			return null;
+		}
+		case 'number':
+			return typeof value === 'number' && Number.isFinite(value) ? null : fail('must be a number');
+		case 'boolean':
+			return typeof value === 'boolean' ? null : fail('must be a boolean');
+		default:
+			return null;
+	}
+}
+
+/** @param {any} spec @param {string} ref */
+function resolveRef(spec, ref) {
+	if (!ref.startsWith('#/')) throw new Error(`Unsupported $ref ${ref}`);
+	return ref.slice(2).split('/').reduce((node, key) => (node ? node[key] : undefined), spec);
+}
+
+// ---------------------------------------------------------------- fake chain data
+
+/** @param {string} alphabet @param {number} n */
+function randomChars(alphabet, n) {
+	const bytes = crypto.randomBytes(n);
+	let out = '';
+	for (let i = 0; i < n; i++) out += alphabet[bytes[i] % alphabet.length];
+	return out;
+}
+/** @param {string} chain */
+function fakeAddress(chain) {
+	switch (chain) {
+		case 'TRX': return 'T' + randomChars(B58, 33);
+		case 'BTC': return 'bc1q' + randomChars(BECH32, 38);
+		case 'LTC': return 'ltc1q' + randomChars(BECH32, 38);
+		case 'XDG': return 'D' + randomChars(B58, 33);
+		default: return '0x' + crypto.randomBytes(20).toString('hex'); // ETH, BSC, POLYGON
+	}
+}
+/** @param {string} chain */
+function fakeTxHash(chain) {
+	const hex = crypto.randomBytes(32).toString('hex');
+	return ['ETH', 'BSC', 'POLYGON'].includes(chain) ? '0x' + hex : hex;
+}
+
+// ---------------------------------------------------------------- output projections
+
+/** @param {any} obj @param {string[]} keys */
+function pick(obj, keys) {
+	/** @type {any} */
+	const out = {};
+	for (const k of keys) if (obj[k] !== undefined && obj[k] !== null) out[k] = obj[k];
+	return out;
+}
+/** @param {any} c */
+const customerDTO = (c) => pick(c, ['id', 'email', 'description', 'externalId', 'blocked']);
+/** @param {any} p */
+const purseDTO = (p) => ({ id: p.id, address: p.address, currencies: [...p.currencies], createdDate: p.createdDate });
+/** @param {any} t */
+const txDTO = (t) => ({ ...pick(t, TX_FIELDS), complianceState: COMPLIANCE_OF[t.transactionState] || t.complianceState });
+
+// ---------------------------------------------------------------- transaction/find helpers
+
+/** @param {any} f @param {any} v @param {boolean} fuzzy */
+function matchesFilter(f, v, fuzzy) {
+	if (!f) return true;
+	if (f.equals != null && v !== f.equals) return false;
+	if (f.notEquals != null && v === f.notEquals) return false;
+	if (f.specified != null && (v != null) !== f.specified) return false;
+	if (f.in != null && !f.in.includes(v)) return false;
+	if (f.notIn != null && f.notIn.includes(v)) return false;
+	if (fuzzy) {
+		const s = String(v ?? '').toUpperCase();
+		if (f.contains != null && !s.includes(String(f.contains).toUpperCase())) return false;
+		if (f.doesNotContain != null && s.includes(String(f.doesNotContain).toUpperCase())) return false;
+	}
+	return true;
+}
+/** @param {any} a @param {any} b */
+function compareValues(a, b) {
+	if (a == null || b == null) return a == null ? (b == null ? 0 : -1) : 1;
+	if (typeof a === 'number' && typeof b === 'number') return a - b;
+	if (typeof a === 'boolean') return Number(a) - Number(b);
+	return a < b ? -1 : a > b ? 1 : 0;
+}
+
+// ---------------------------------------------------------------- emulator
+
+/**
+ * @param {Partial<import('./index').EmulatorOptions>} [options]
+ * @returns {import('./index').Emulator}
+ */
+function createEmulator(options = {}) {
+	const spec = JSON.parse(fs.readFileSync(SPEC_FILE, 'utf8'));
+	/** @type {Record<string, any>} operation name -> container schema */
+	const containers = {};
+	for (const [p, item] of Object.entries(spec.paths)) {
+		if (!p.startsWith(PREFIX) || !item.post) continue;
+		const schema = item.post.requestBody?.content?.['application/json']?.schema;
+		containers[p.slice(PREFIX.length)] = schema && schema.$ref ? resolveRef(spec, schema.$ref) : schema;
+	}
+
+	/** @type {Required<import('./index').EmulatorOptions>} */
+	const opts = {
+		apiKey: 'emu-public-key-0001',
+		apiSecret: 'emu-secret-key-0001-do-not-leak',
+		account: '0x1111111111111111111111111111111111111111',
+		maxPageSize: 100,
+		latencyMs: 0,
+		clockOffsetMs: 0,
+	};
+	for (const [k, v] of Object.entries(options)) if (v !== undefined) /** @type {any} */ (opts)[k] = v;
+
+	const state = {
+		/** @type {Map<string, any>} */ customers: new Map(),
+		/** @type {Map<string, any>} */ purses: new Map(),
+		/** @type {Map<string, any>} */ transactions: new Map(),
+	};
+	/** @type {any[]} */
+	const requests = [];
+	/** @type {any[]} */
+	const faults = [];
+	/** @type {Set<import('node:net').Socket>} */
+	const sockets = new Set();
+	/** @type {Set<{timer: NodeJS.Timeout, resolve: () => void}>} */
+	const timers = new Set();
+	/** @type {http.Server | null} */
+	let server = null;
+	let baseUrl = '';
+	let stopping = false;
+
+	const now = () => Date.now() + (Number(opts.clockOffsetMs) || 0);
+	const isoNow = () => new Date(now()).toISOString();
+	/** @param {number} ms @returns {Promise<void>} */
+	const sleep = (ms) => new Promise((resolve) => {
+		if (!(ms > 0)) return resolve();
+		const entry = { timer: setTimeout(() => { timers.delete(entry); resolve(); }, ms), resolve };
+		timers.add(entry);
+	});
+
+	/** @param {string} id */
+	function getCustomer(id) {
+		const c = state.customers.get(id);
+		if (!c) throw notFound('Customer');
+		return c;
+	}
+
+	/** Returns the customer's purse for the currency's chain, creating it when missing. @param {string} customerId @param {string} currency */
+	function ensurePurse(customerId, currency) {
+		const chain = CHAIN_OF[currency];
+		if (!chain) throw new ApiError(400, '014', 'Invalid currency');
+		for (const p of state.purses.values()) {
+			if (p.customerId === customerId && CHAIN_OF[p.currencies[0]] === chain) return p;
+		}
+		const purse = {
+			id: crypto.randomUUID(),
+			address: fakeAddress(chain),
+			currencies: CURRENCIES.filter((c) => CHAIN_OF[c] === chain),
+			createdDate: isoNow(),
+			customerId,
+		};
+		state.purses.set(purse.id, purse);
+		return purse;
+	}
+
+	/** @type {Record<string, (p: any) => any>} */
+	const operations = {
+		'customer/create': (p) => {
+			const c = { id: crypto.randomUUID(), email: p.email ?? undefined, description: p.description ?? undefined,
+				externalId: p.externalId ?? undefined, blocked: false };
+			state.customers.set(c.id, c);
+			return customerDTO(c);
+		},
+		'customer/get': (p) => customerDTO(getCustomer(p.customerId)),
+		'customer/external/get': (p) => ({
+			customers: [...state.customers.values()].filter((c) => c.externalId === p.externalId).map(customerDTO),
+		}),
+		'customer/update': (p) => {
+			const c = getCustomer(p.id);
+			if (p.email != null) c.email = p.email;
+			if (p.description != null) c.description = p.description;
+			return customerDTO(c);
+		},
+		'customer/block': (p) => { const c = getCustomer(p.customerId); c.blocked = true; return customerDTO(c); },
+		'customer/unblock': (p) => { const c = getCustomer(p.customerId); c.blocked = false; return customerDTO(c); },
+		'purse/get-all': (p) => {
+			getCustomer(p.customerId);
+			return { purses: [...state.purses.values()].filter((x) => x.customerId === p.customerId).map(purseDTO) };
+		},
+		'address/get': (p) => {
+			getCustomer(p.customerId);
+			return purseDTO(ensurePurse(p.customerId, p.currency));
+		},
+		'transaction/get': (p) => {
+			const t = state.transactions.get(p.transactionId);
+			if (!t) throw notFound('Transaction');
+			return txDTO(t);
+		},
+		'transaction/find': (p) => {
+			if (p.pageNumber < 1) throw badRequest('payload.pageNumber: must be greater than or equal to 1');
+			if (p.pageSize < 1) throw badRequest('payload.pageSize: must be greater than or equal to 1');
+			if (!TX_FIELDS.includes(p.properties)) throw badRequest(`payload.properties: unknown sort property '${p.properties}'`);
+			getCustomer(p.customerId);
+			const dir = p.sort === 'DESC' ? -1 : 1;
+			const key = p.properties;
+			const all = [...state.transactions.values()]
+				.filter((t) => t.customerId === p.customerId)
+				.map(txDTO)
+				.filter((t) => matchesFilter(p.currencyFilter, t.currency, true))
+				.filter((t) => matchesFilter(p.transactionStateFilter, t.transactionState, false))
+				.sort((a, b) => dir * compareValues(a[key], b[key]) || compareValues(a.id, b.id));
+			const size = Math.max(1, Math.min(p.pageSize, Number(opts.maxPageSize) || p.pageSize));
+			const start = (p.pageNumber - 1) * size;
+			return {
+				result: all.slice(start, start + size),
+				page: p.pageNumber,
+				size,
+				total: Math.ceil(all.length / size),
+				totalElements: all.length,
+			};
+		},
+	};
+
+	/**
+	 * Authenticates, validates and runs one request. Throws ApiError on failure.
+	 * @param {string} op @param {string} rawBody @param {http.IncomingHttpHeaders} headers
+	 */
+	function processRequest(op, rawBody, headers) {
+		const key = headers['key'];
+		if (typeof key !== 'string' || key !== opts.apiKey) throw new ApiError(401, '002', 'Invalid API key');
+		const sign = headers['sign'];
+		const expected = Buffer.from(crypto.createHmac('sha512', opts.apiSecret).update(rawBody, 'utf8').digest('hex'));
+		const given = Buffer.from(typeof sign === 'string' ? sign : '');
+		if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
+			throw new ApiError(400, '003', 'Wrong sign');
+		}
+		/** @type {any} */
+		let body;
+		try {
+			body = JSON.parse(rawBody);
+		} catch {
+			throw badRequest('body: must be valid JSON');
+		}
+		const container = containers[op];
+		if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('body: must be an object');
+		const { payload: payloadSchema, ...envelopeProps } = container.properties;
+		const envelope = { ...container, properties: envelopeProps, required: (container.required || []).filter((/** @type {string} */ r) => r !== 'payload') };
+		const envErr = validate(spec, envelope, body, 'body');
+		if (envErr) throw badRequest(envErr.replace(/^body\./, ''));
+		if (body.account !== opts.account) throw badRequest('Account not found for this API key');
+		if (Math.abs(body.timestamp - now()) > TIMESTAMP_WINDOW_MS) throw new ApiError(400, '011', 'Invalid timestamp');
+		if (body.payload === undefined || body.payload === null) {
+			if ((container.required || []).includes('payload')) throw badRequest('payload: is required');
+		} else {
+			const err = validate(spec, payloadSchema, body.payload, 'payload');
+			if (err) throw badRequest(err);
+		}
+		return operations[op](body.payload || {});
+	}
+
+	/** @param {string} code @param {string} message */
+	const errorBody = (code, message) => ({ errorCode: code, message, traceId: crypto.randomBytes(16).toString('hex') });
+
+	/** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
+	async function handle(req, res) {
+		const urlPath = (req.url || '/').split('?')[0];
+		const chunks = [];
+		for await (const chunk of req) chunks.push(chunk);
+		const rawBody = Buffer.concat(chunks).toString('utf8');
+		/** @type {any} */
+		let parsed;
+		try { parsed = JSON.parse(rawBody); } catch { parsed = undefined; }
+		/** @type {Record<string, string | undefined>} */
+		const headers = {};
+		for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+		const started = Date.now();
+		const record = { method: req.method || '', path: urlPath, headers, rawBody, body: parsed, status: 0, response: /** @type {any} */ (undefined), at: now() };
+		requests.push(record);
+
+		/** @param {number} status @param {any} payload @param {Record<string, string>} [extraHeaders] */
+		const send = async (status, payload, extraHeaders = {}) => {
+			await sleep(Number(opts.latencyMs) || 0);
+			const isRaw = typeof payload === 'string';
+			const text = isRaw ? payload : JSON.stringify(payload);
+			record.status = status;
+			record.response = payload;
+			if (res.destroyed || res.writableEnded || stopping) {
+				emulator.onRequest?.(record, Date.now() - started);
+				return;
+			}
+			/** @type {Record<string, string>} */
+			const h = {
+				Date: new Date(now()).toUTCString(),
+				'Content-Type': isRaw && payload.trimStart().startsWith('<') ? 'text/html; charset=utf-8' : 'application/json',
+				'Content-Length': String(Buffer.byteLength(text)),
+				...extraHeaders,
+			};
+			res.writeHead(status, h);
+			res.end(text);
+			emulator.onRequest?.(record, Date.now() - started);
+		};
+
+		/** @param {any} fault */
+		const applyFault = async (fault) => {
+			await sleep(fault.delayMs || 0);
+			if (fault.drop) {
+				record.status = 0;
+				record.response = undefined;
+				req.socket.destroy();
+				emulator.onRequest?.(record, Date.now() - started);
+				return;
+			}
+			const body = fault.body !== undefined ? fault.body : errorBody('000', 'Injected fault');
+			await send(fault.status || 500, body, fault.headers || {});
+		};
+
+		const fault = faults.find((f) => {
+			if (!(f.times > 0)) return false;
+			if (f.path && !urlPath.endsWith(f.path)) return false;
+			if (f.match) {
+				try { if (!f.match({ path: urlPath, body: parsed })) return false; } catch { return false; }
+			}
+			return true;
+		});
+		if (fault) fault.times--;
+		if (fault && !fault.afterProcessing) return applyFault(fault);
+
+		let status = 200;
+		/** @type {any} */
+		let result;
+		const op = urlPath.startsWith(PREFIX) ? urlPath.slice(PREFIX.length) : '';
+		if (req.method !== 'POST' || !containers[op]) {
+			status = 404;
+			result = errorBody('004', `No endpoint ${req.method} ${urlPath}`);
+		} else {
+			try {
+				result = processRequest(op, rawBody, req.headers);
+			} catch (e) {
+				const err = e instanceof ApiError ? e : new ApiError(500, '000', `Internal error: ${/** @type {Error} */ (e).message}`);
+				status = err.status;
+				result = errorBody(err.code, err.message);
+			}
+		}
+		if (fault) return applyFault(fault);
+		return send(status, result);
+	}
+
+	/** @type {import('./index').Emulator} */
+	const emulator = {
+		get baseUrl() { return baseUrl; },
+		get credentials() { return { apiKey: opts.apiKey, apiSecret: opts.apiSecret, account: opts.account, baseUrl }; },
+		requests,
+		options: opts,
+		state,
+		onRequest: undefined,
+
+		start(port = 0) {
+			if (server) return Promise.resolve(baseUrl);
+			stopping = false;
+			const srv = http.createServer((req, res) => {
+				handle(req, res).catch((e) => {
+					if (!res.headersSent && !res.destroyed) {
+						res.writeHead(500, { 'Content-Type': 'application/json' });
+						res.end(JSON.stringify(errorBody('000', String(e && e.message))));
+					}
+				});
+			});
+			srv.on('connection', (socket) => {
+				sockets.add(socket);
+				socket.on('close', () => sockets.delete(socket));
+			});
+			server = srv;
+			return new Promise((resolve, reject) => {
+				srv.once('error', reject);
+				srv.listen(port, '127.0.0.1', () => {
+					const addr = /** @type {import('node:net').AddressInfo} */ (srv.address());
+					baseUrl = `http://127.0.0.1:${addr.port}`;
+					resolve(baseUrl);
+				});
+			});
+		},
+
+		/** @returns {Promise<void>} */
+		stop() {
+			const srv = server;
+			if (!srv) return Promise.resolve();
+			server = null;
+			stopping = true;
+			for (const t of timers) { clearTimeout(t.timer); t.resolve(); }
+			timers.clear();
+			return new Promise((resolve) => {
+				srv.close(() => resolve(undefined));
+				for (const s of sockets) s.destroy();
+				sockets.clear();
+				srv.closeAllConnections?.();
+			});
+		},
+
+		reset() {
+			state.customers.clear();
+			state.purses.clear();
+			state.transactions.clear();
+			requests.length = 0;
+			faults.length = 0;
+		},
+
+		injectFault(fault) {
+			faults.push({ ...fault, times: fault.times === undefined ? 1 : fault.times });
+		},
+
+		seedCustomer(c = {}) {
+			const customer = { id: c.id || crypto.randomUUID(), email: c.email, description: c.description,
+				externalId: c.externalId, blocked: !!c.blocked };
+			state.customers.set(customer.id, customer);
+			return customerDTO(customer);
+		},
+
+		seedPurse(customerId, currency) {
+			if (!state.customers.has(customerId)) throw new Error(`seedPurse: unknown customer ${customerId}`);
+			if (!CHAIN_OF[currency]) throw new Error(`seedPurse: unsupported currency ${currency}`);
+			return purseDTO(ensurePurse(customerId, currency));
+		},
+
+		seedTransactions(customerId, count, o = {}) {
+			if (!state.customers.has(customerId)) throw new Error(`seedTransactions: unknown customer ${customerId}`);
+			const currencies = [o.currency ?? 'USDT_TRX'].flat();
+			const states = [o.state ?? 'CONFIRMED'].flat();
+			for (const cur of currencies) if (!CHAIN_OF[cur]) throw new Error(`seedTransactions: unsupported currency ${cur}`);
+			for (const st of states) if (!COMPLIANCE_OF[st]) throw new Error(`seedTransactions: unknown state ${st}`);
+			const step = o.stepMs ?? 60000;
+			const start = o.startDate ? o.startDate.getTime() : now() - count * step;
+			const out = [];
+			for (let i = 0; i < count; i++) {
+				const currency = currencies[i % currencies.length];
+				const transactionState = states[i % states.length];
+				const t = {
+					id: crypto.randomUUID(),
+					amount: o.amount ?? Math.round((i + 1) * 10.25 * 100) / 100,
+					addressFrom: fakeAddress(CHAIN_OF[currency]),
+					currency,
+					transactionHash: fakeTxHash(CHAIN_OF[currency]),
+					transactionState,
+					complianceState: COMPLIANCE_OF[transactionState],
+					translationToAccountCompleted: transactionState === 'CONFIRMED',
+					createdDate: new Date(start + i * step).toISOString(),
+					customerId,
+				};
+				state.transactions.set(t.id, t);
+				out.push(txDTO(t));
+			}
+			return out;
+		},
+	};
+	return emulator;
+}
+
+/**
+ * Lowercase hex HMAC-SHA512 of the body, as Calypso expects in the `Sign` header.
+ * @param {string} secret @param {string} body
+ */
+function sign(secret, body) {
+	return crypto.createHmac('sha512', secret).update(body, 'utf8').digest('hex');
+}
+
+module.exports = { createEmulator, sign, SUPPORTED_CURRENCIES: CURRENCIES, CHAIN_OF };

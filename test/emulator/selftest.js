@@ -1,0 +1,261 @@
+// @ts-check
+'use strict';
+/** Quick self-test of the emulator: node test/emulator/selftest.js */
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const { createEmulator, sign } = require('./index.js');
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+async function main() {
+	const emu = createEmulator();
+	const baseUrl = await emu.start(0);
+	const { apiKey, apiSecret, account } = emu.credentials;
+
+	/**
+	 * @param {string} op @param {any} payload
+	 * @param {{ key?: string | null, secret?: string, account?: string, timestamp?: number, raw?: string, signOverride?: string, method?: string }} [o]
+	 */
+	async function call(op, payload, o = {}) {
+		const body = o.raw ?? JSON.stringify({ account: o.account ?? account, timestamp: o.timestamp ?? Date.now(), payload });
+		/** @type {Record<string, string>} */
+		const headers = { 'Content-Type': 'application/json', Sign: o.signOverride ?? sign(o.secret ?? apiSecret, body) };
+		if (o.key !== null) headers.Key = o.key ?? apiKey;
+		const res = await fetch(`${baseUrl}/api/v1/customer-purse/${op}`, { method: o.method ?? 'POST', headers, body });
+		const text = await res.text();
+		let json;
+		try { json = JSON.parse(text); } catch { json = undefined; }
+		return { status: res.status, json, text, headers: res.headers };
+	}
+	/** @param {any} r @param {number} status @param {string} code */
+	function expectError(r, status, code) {
+		assert.equal(r.status, status, JSON.stringify(r.json));
+		assert.equal(r.json.errorCode, code, JSON.stringify(r.json));
+		assert.match(r.json.traceId, /^[0-9a-f]+$/);
+		return r.json;
+	}
+
+	/** @type {[string, () => Promise<void>][]} */
+	const tests = [];
+	const test = (/** @type {string} */ name, /** @type {() => Promise<void>} */ fn) => tests.push([name, fn]);
+
+	let customerId = '';
+	test('documented sign vector', async () => {
+		assert.equal(sign('b823a6b9ea72408583cef9ec8d67fa52', '{"timestamp":1}'),
+			'b16e9d45f49f2069becbc4f108b237bee588cfc353fe9501df103e692acbc68d482a10d34c12bea22fedde7e28e1b8e57a6a0a373b0e9a27c5257bd8b36e13b9');
+	});
+	test('customer/create', async () => {
+		const r = await call('customer/create', { email: 'a@b.c', externalId: 'ext-1' });
+		assert.equal(r.status, 200);
+		assert.match(r.json.id, UUID_RE);
+		assert.deepEqual(r.json, { id: r.json.id, email: 'a@b.c', externalId: 'ext-1', blocked: false });
+		assert.match(r.headers.get('content-type') || '', /application\/json/);
+		assert.ok(r.headers.get('date'));
+		customerId = r.json.id;
+	});
+	test('customer/get', async () => {
+		const r = await call('customer/get', { customerId });
+		assert.equal(r.status, 200);
+		assert.equal(r.json.id, customerId);
+	});
+	test('customer/external/get (several, none)', async () => {
+		await call('customer/create', { externalId: 'ext-1' });
+		const r = await call('customer/external/get', { externalId: 'ext-1' });
+		assert.equal(r.status, 200);
+		assert.equal(r.json.customers.length, 2);
+		const none = await call('customer/external/get', { externalId: 'nobody' });
+		assert.deepEqual(none.json, { customers: [] });
+	});
+	test('customer/update changes only given fields', async () => {
+		const r = await call('customer/update', { id: customerId, description: 'VIP' });
+		assert.equal(r.status, 200);
+		assert.deepEqual(r.json, { id: customerId, email: 'a@b.c', description: 'VIP', externalId: 'ext-1', blocked: false });
+	});
+	test('customer/block + unblock', async () => {
+		assert.equal((await call('customer/block', { customerId })).json.blocked, true);
+		assert.equal((await call('customer/get', { customerId })).json.blocked, true);
+		assert.equal((await call('customer/unblock', { customerId })).json.blocked, false);
+	});
+	test('address/get creates once per chain', async () => {
+		const a = await call('address/get', { customerId, currency: 'USDT_TRX' });
+		assert.equal(a.status, 200);
+		assert.match(a.json.address, /^T[1-9A-HJ-NP-Za-km-z]{33}$/);
+		assert.deepEqual(a.json.currencies, ['TRX', 'USDT_TRX', 'USDC_TRX']);
+		const b = await call('address/get', { customerId, currency: 'TRX' });
+		assert.equal(b.json.id, a.json.id);
+		const c = await call('address/get', { customerId, currency: 'USDT' });
+		assert.match(c.json.address, /^0x[0-9a-f]{40}$/);
+		assert.notEqual(c.json.id, a.json.id);
+	});
+	test('purse/get-all', async () => {
+		const r = await call('purse/get-all', { customerId });
+		assert.equal(r.status, 200);
+		assert.equal(r.json.purses.length, 2);
+		assert.deepEqual(Object.keys(r.json.purses[0]).sort(), ['address', 'createdDate', 'currencies', 'id']);
+	});
+	test('transaction/get', async () => {
+		const [t] = emu.seedTransactions(customerId, 1, { state: 'PENDING_COMPLIANCE_CHECK' });
+		const r = await call('transaction/get', { transactionId: t.id });
+		assert.equal(r.status, 200);
+		assert.deepEqual(r.json, t);
+		assert.equal(r.json.complianceState, 'IN_PROGRESS');
+		assert.equal('customerId' in r.json, false);
+		expectError(await call('transaction/get', { transactionId: crypto.randomUUID() }), 400, '004');
+	});
+	test('transaction/find paging, cap, filters, sort', async () => {
+		const c = emu.seedCustomer();
+		emu.seedTransactions(c.id, 25, { currency: ['USDT_TRX', 'TRX', 'ETH'], state: ['CONFIRMED', 'DECLINED', 'MEM_POOL_FOUND', 'PENDING_COMPLIANCE_CHECK'] });
+		emu.options.maxPageSize = 10;
+		const base = { customerId: c.id, pageNumber: 1, pageSize: 50, sort: 'DESC', properties: 'createdDate' };
+		const p1 = await call('transaction/find', base);
+		assert.equal(p1.status, 200);
+		assert.deepEqual([p1.json.page, p1.json.size, p1.json.total, p1.json.totalElements, p1.json.result.length], [1, 10, 3, 25, 10]);
+		assert.ok(p1.json.result[0].createdDate > p1.json.result[1].createdDate);
+		const p3 = await call('transaction/find', { ...base, pageNumber: 3 });
+		assert.equal(p3.json.result.length, 5);
+		const p4 = await call('transaction/find', { ...base, pageNumber: 4 });
+		assert.deepEqual([p4.json.result.length, p4.json.total, p4.json.totalElements], [0, 3, 25]);
+		emu.options.maxPageSize = 100;
+		const f = await call('transaction/find', { ...base, currencyFilter: { in: ['TRX', 'ETH'] }, transactionStateFilter: { equals: 'CONFIRMED' } });
+		assert.ok(f.json.result.every((/** @type {any} */ t) => ['TRX', 'ETH'].includes(t.currency) && t.transactionState === 'CONFIRMED'));
+		assert.ok(f.json.totalElements > 0 && f.json.totalElements < 25);
+		const contains = await call('transaction/find', { ...base, currencyFilter: { contains: '_trx' } });
+		assert.ok(contains.json.result.every((/** @type {any} */ t) => t.currency === 'USDT_TRX'));
+		const byAmount = await call('transaction/find', { ...base, sort: 'ASC', properties: 'amount' });
+		const amounts = byAmount.json.result.map((/** @type {any} */ t) => t.amount);
+		assert.deepEqual(amounts, [...amounts].sort((a, b) => a - b));
+		expectError(await call('transaction/find', { ...base, properties: 'nope' }), 400, '001');
+		expectError(await call('transaction/find', { ...base, pageNumber: 0 }), 400, '001');
+		expectError(await call('transaction/find', { ...base, pageSize: 0 }), 400, '001');
+		expectError(await call('transaction/find', { ...base, customerId: crypto.randomUUID() }), 400, '004');
+	});
+	test('bad key → 401/002', async () => {
+		expectError(await call('customer/get', { customerId }, { key: 'wrong' }), 401, '002');
+		expectError(await call('customer/get', { customerId }, { key: null }), 401, '002');
+	});
+	test('wrong sign → 003', async () => {
+		expectError(await call('customer/get', { customerId }, { secret: 'nope' }), 400, '003');
+		expectError(await call('customer/get', { customerId }, { signOverride: 'abc' }), 400, '003');
+	});
+	test('not JSON / bad envelope → 001', async () => {
+		expectError(await call('customer/get', null, { raw: '{not json' }), 400, '001');
+		const r = expectError(await call('customer/get', null, { raw: JSON.stringify({ account: 'x', timestamp: Date.now(), payload: { customerId } }) }), 400, '001');
+		assert.match(r.message, /^account:/);
+		const t = expectError(await call('customer/get', null, { raw: JSON.stringify({ account, timestamp: '1', payload: { customerId } }) }), 400, '001');
+		assert.match(t.message, /^timestamp:/);
+	});
+	test('foreign account → 001', async () => {
+		const r = expectError(await call('customer/get', { customerId }, { account: '0x' + '2'.repeat(40) }), 400, '001');
+		assert.equal(r.message, 'Account not found for this API key');
+	});
+	test('stale timestamp → 011, clock offset honoured', async () => {
+		expectError(await call('customer/get', { customerId }, { timestamp: Date.now() - 200000 }), 400, '011');
+		emu.options.clockOffsetMs = 600000;
+		const r = await call('customer/get', { customerId }, { timestamp: Date.now() + 600000 });
+		assert.equal(r.status, 200);
+		assert.ok(Math.abs(Date.parse(r.headers.get('date') || '') - (Date.now() + 600000)) < 5000);
+		emu.options.clockOffsetMs = 0;
+	});
+	test('payload schema → 001 naming the field', async () => {
+		const r = expectError(await call('customer/get', { customerId: 'not-a-uuid' }), 400, '001');
+		assert.equal(r.message, 'payload.customerId: must be a uuid');
+		const m = expectError(await call('address/get', { customerId }), 400, '001');
+		assert.equal(m.message, 'payload.currency: is required');
+		const l = expectError(await call('customer/create', { description: 'x'.repeat(1001) }), 400, '001');
+		assert.match(l.message, /^payload\.description:/);
+		const s = expectError(await call('transaction/find', { customerId, pageNumber: 1, pageSize: 10, sort: 'UP', properties: 'id' }), 400, '001');
+		assert.match(s.message, /^payload\.sort:/);
+		const arr = expectError(await call('customer/get', [customerId]), 400, '001');
+		assert.equal(arr.message, 'payload: must be an object');
+	});
+	test('unknown customer → 004, invalid currency → 014', async () => {
+		const r = expectError(await call('customer/get', { customerId: crypto.randomUUID() }), 400, '004');
+		assert.equal(r.message, 'Customer not found');
+		expectError(await call('address/get', { customerId, currency: 'USDT-TRC20' }), 400, '014');
+	});
+	test('unknown path / method → 404', async () => {
+		expectError(await call('customer/delete', { customerId }), 404, '004');
+		const res = await fetch(`${baseUrl}/api/v1/customer-purse/customer/get`);
+		assert.equal(res.status, 404);
+	});
+	test('faults: status+headers, html, drop, match, afterProcessing', async () => {
+		emu.injectFault({ path: 'customer/get', status: 503, headers: { 'Retry-After': '1' }, times: 2 });
+		const a = await call('customer/get', { customerId });
+		assert.equal(a.status, 503);
+		assert.equal(a.headers.get('retry-after'), '1');
+		assert.equal((await call('customer/get', { customerId })).status, 503);
+		assert.equal((await call('customer/get', { customerId })).status, 200);
+
+		emu.injectFault({ status: 502, body: '<html><body>Bad gateway</body></html>' });
+		const h = await call('customer/get', { customerId });
+		assert.equal(h.status, 502);
+		assert.match(h.headers.get('content-type') || '', /text\/html/);
+		assert.match(h.text, /Bad gateway/);
+
+		emu.injectFault({ path: 'transaction/find', match: (q) => q.body.payload.pageNumber === 2, status: 500, body: { errorCode: '000', message: 'boom', traceId: 'ab' } });
+		const q = { customerId, pageNumber: 1, pageSize: 10, sort: 'ASC', properties: 'id' };
+		assert.equal((await call('transaction/find', q)).status, 200);
+		assert.equal((await call('transaction/find', { ...q, pageNumber: 2 })).status, 500);
+
+		emu.injectFault({ path: 'customer/get', drop: true });
+		await assert.rejects(call('customer/get', { customerId }));
+
+		const before = emu.state.customers.size;
+		emu.injectFault({ path: 'customer/create', afterProcessing: true, drop: true });
+		await assert.rejects(call('customer/create', { externalId: 'after' }));
+		assert.equal(emu.state.customers.size, before + 1);
+		const last = emu.requests[emu.requests.length - 1];
+		assert.equal(last.path, '/api/v1/customer-purse/customer/create');
+		assert.equal(last.status, 0);
+
+		emu.injectFault({ path: 'customer/create', afterProcessing: true, status: 504, delayMs: 20 });
+		assert.equal((await call('customer/create', { externalId: 'after' })).status, 504);
+		assert.equal(emu.state.customers.size, before + 2);
+	});
+	test('latency + request log', async () => {
+		emu.options.latencyMs = 50;
+		const t0 = Date.now();
+		await call('customer/get', { customerId });
+		assert.ok(Date.now() - t0 >= 45);
+		emu.options.latencyMs = 0;
+		const last = emu.requests[emu.requests.length - 1];
+		assert.equal(last.method, 'POST');
+		assert.equal(last.status, 200);
+		assert.equal(last.headers.key, apiKey);
+		assert.equal(last.body.payload.customerId, customerId);
+		assert.equal(sign(apiSecret, last.rawBody), last.headers.sign);
+	});
+	test('reset clears everything', async () => {
+		emu.injectFault({ status: 500 });
+		emu.reset();
+		assert.equal(emu.state.customers.size, 0);
+		assert.equal(emu.requests.length, 0);
+		expectError(await call('customer/get', { customerId }), 400, '004');
+		assert.equal(emu.requests.length, 1);
+	});
+
+	let passed = 0;
+	let failed = 0;
+	for (const [name, fn] of tests) {
+		try {
+			await fn();
+			passed++;
+		} catch (e) {
+			failed++;
+			console.error(`FAIL ${name}\n  ${e && /** @type {Error} */ (e).stack}`);
+		}
+	}
+	// a request still in flight (keep-alive socket) must not prevent stop()
+	emu.injectFault({ delayMs: 60000 });
+	const pending = call('customer/get', { customerId }).catch(() => 'aborted');
+	await new Promise((r) => setTimeout(r, 50));
+	await emu.stop();
+	await pending;
+	console.log(`${passed} passed, ${failed} failed`);
+	process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((e) => {
+	console.error(e);
+	process.exit(1);
+});

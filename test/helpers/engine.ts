@@ -1,0 +1,181 @@
+/**
+ * Runs real workflows through n8n's own engine (n8n-core's WorkflowExecute) with the package's real node and
+ * credential: parameters and expressions are resolved by n8n, the credential's `authenticate` signs every request,
+ * and the HTTP goes over loopback to the Calypso emulator. Every run is scanned for secrets before it is returned.
+ */
+import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+// n8n-core's DI container and the SSH client manager it creates for every node run (it holds a 60 s interval).
+import { Container } from 'n8n-core/node_modules/@n8n/di';
+import { SSHClientsManager } from 'n8n-core/dist/execution-engine/ssh-clients-manager';
+import { Workflow, createRunExecutionData } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	IDataObject,
+	IHttpRequestOptions,
+	INode,
+	INodeExecutionData,
+	INodeParameters,
+	INodeType,
+	INodeTypes,
+	IRun,
+	IWorkflowExecuteAdditionalData,
+	IExecuteFunctions,
+	IConnections,
+} from 'n8n-workflow';
+
+import { CalypsoApi } from '../../credentials/CalypsoApi.credentials';
+import { Calypso } from '../../nodes/Calypso/Calypso.node';
+
+export const CALYPSO_TYPE = 'n8n-nodes-calypso.calypso';
+
+/** Passes the items it is started with to the next node, like a trigger would. */
+class StartNode implements INodeType {
+	description = {
+		displayName: 'Start',
+		name: 'start',
+		group: ['input'],
+		version: 1,
+		description: 'Test start',
+		defaults: { name: 'Start' },
+		inputs: [],
+		outputs: ['main'],
+		properties: [],
+	} as unknown as INodeType['description'];
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return [this.getInputData()];
+	}
+}
+
+const calypso = new Calypso();
+const credentialType = new CalypsoApi();
+const types: Record<string, INodeType> = { [CALYPSO_TYPE]: calypso, 'test.start': new StartNode() };
+
+const nodeTypes: INodeTypes = {
+	getByName: (type) => types[type],
+	getByNameAndVersion: (type) => types[type],
+	getKnownTypes: () => ({}),
+};
+
+export interface RunResult {
+	status: IRun['status'];
+	/** Output items of the node under test (the last node of the chain). */
+	items: INodeExecutionData[];
+	/** Output items by node name. */
+	byNode: Record<string, INodeExecutionData[]>;
+	error?: IRun['data']['resultData']['error'];
+	run: IRun;
+}
+
+/** Every string that must never show up in what n8n returns: the secret and every Sign header sent. */
+export const secretsToScan = new Set<string>();
+
+export function scanForSecrets(value: unknown): void {
+	const text = JSON.stringify(value, (_key, v) =>
+		v instanceof Error ? { ...v, message: v.message, stack: v.stack, description: (v as { description?: string }).description } : v,
+	);
+	for (const secret of secretsToScan) {
+		if (secret && text.includes(secret)) throw new Error(`Secret leaked into the run result: ${secret.slice(0, 6)}…`);
+	}
+}
+
+export interface NodeSpec {
+	name: string;
+	parameters: INodeParameters;
+	continueOnFail?: boolean;
+}
+
+/**
+ * Start → nodes[0] → nodes[1] …, started with `items`. Each Calypso node uses the given credential.
+ */
+export async function runChain(
+	credentials: ICredentialDataDecryptedObject,
+	nodes: NodeSpec[],
+	items: IDataObject[] = [{}],
+): Promise<RunResult> {
+	secretsToScan.add(String(credentials.apiSecret ?? ''));
+	const start: INode = { id: 'start', name: 'Start', type: 'test.start', typeVersion: 1, position: [0, 0], parameters: {} };
+	const chain: INode[] = nodes.map((spec, index) => ({
+		id: `n${index}`,
+		name: spec.name,
+		type: CALYPSO_TYPE,
+		typeVersion: 1,
+		position: [200 * (index + 1), 0],
+		parameters: spec.parameters,
+		credentials: { calypsoApi: { id: '1', name: 'Calypso' } },
+		...(spec.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+	}));
+	const all = [start, ...chain];
+	const connections: IConnections = {};
+	for (let i = 0; i < all.length - 1; i++) {
+		connections[all[i].name] = { main: [[{ node: all[i + 1].name, type: 'main', index: 0 }]] };
+	}
+	const workflow = new Workflow({ id: 'wf', name: 'test', nodes: all, connections, nodeTypes, active: false, settings: {} });
+
+	const credentialsHelper = {
+		getParentTypes: () => [],
+		getCredentialsProperties: () => credentialType.properties,
+		getDecrypted: async () => ({ ...credentials }),
+		getCredentials: async () => {
+			throw new Error('not used');
+		},
+		preAuthentication: async () => undefined,
+		updateCredentials: async () => undefined,
+		updateCredentialsOauthTokenData: async () => undefined,
+		authenticate: async (data: ICredentialDataDecryptedObject, _type: string, options: IHttpRequestOptions) =>
+			await (credentialType.authenticate as (c: ICredentialDataDecryptedObject, o: IHttpRequestOptions) => Promise<IHttpRequestOptions>)(
+				data,
+				options,
+			),
+	};
+	const workflowData = { id: 'wf', name: 'test', nodes: all, connections, active: false, settings: {} } as never;
+	const additionalData = {
+		hooks: new ExecutionLifecycleHooks('manual', 'exec-1', workflowData),
+		credentialsHelper,
+		restApiUrl: 'http://127.0.0.1:5678/rest',
+		webhookBaseUrl: 'http://127.0.0.1:5678/webhook',
+		webhookTestBaseUrl: 'http://127.0.0.1:5678/webhook-test',
+		webhookWaitingBaseUrl: 'http://127.0.0.1:5678/webhook-waiting',
+		formWaitingBaseUrl: 'http://127.0.0.1:5678/form-waiting',
+		instanceBaseUrl: 'http://127.0.0.1:5678/',
+		variables: {},
+		currentNodeParameters: undefined,
+		executionTimeoutTimestamp: undefined,
+	} as unknown as IWorkflowExecuteAdditionalData;
+
+	const runData = createRunExecutionData({
+		executionData: {
+			nodeExecutionStack: [{ node: start, data: { main: [items.map((json) => ({ json }))] }, source: null }],
+		},
+	});
+	const run = await new WorkflowExecute(additionalData, 'manual', runData).processRunExecutionData(workflow);
+
+	const byNode: Record<string, INodeExecutionData[]> = {};
+	for (const [name, tasks] of Object.entries(run.data.resultData.runData)) {
+		byNode[name] = tasks[0]?.data?.main?.[0] ?? [];
+	}
+	const result: RunResult = {
+		status: run.status,
+		items: byNode[chain[chain.length - 1].name] ?? [],
+		byNode,
+		error: run.data.resultData.error,
+		run,
+	};
+	scanForSecrets(run);
+	return result;
+}
+
+/** One Calypso node with these parameters, started with `items`. */
+export async function runNode(
+	credentials: ICredentialDataDecryptedObject,
+	parameters: INodeParameters,
+	items: IDataObject[] = [{}],
+	options: { continueOnFail?: boolean } = {},
+): Promise<RunResult> {
+	return await runChain(credentials, [{ name: 'Calypso', parameters, continueOnFail: options.continueOnFail }], items);
+}
+
+/** Stops what n8n-core leaves running after node executions, so the test process can exit on its own. */
+export function shutdownEngine(): void {
+	if (Container.has(SSHClientsManager)) Container.get(SSHClientsManager).onShutdown();
+}
