@@ -41,7 +41,8 @@ export class CalypsoApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			required: true,
-			description: 'The secret key shown once when the API key was created. Used only to sign requests; never sent.',
+			description:
+				'The secret key shown once when the API key was created. Used only to sign requests; never sent.',
 		},
 		{
 			displayName: 'Merchant Account',
@@ -80,7 +81,10 @@ export class CalypsoApi implements ICredentialType {
 			failWhen('002', `Calypso error 002: invalid API key. ${HINTS['002']}`),
 			failWhen('003', `Calypso error 003: wrong sign. ${HINTS['003']}`),
 			failWhen('011', `Calypso error 011: invalid timestamp. ${HINTS['011']}`),
-			failWhen('001', 'Calypso error 001: bad request. Check that the Merchant Account belongs to this API key.'),
+			failWhen(
+				'001',
+				'Calypso error 001: bad request. Check that the Merchant Account belongs to this API key.',
+			),
 			failWhen('000', 'Calypso error 000: internal error at Calypso. Try again later.'),
 		],
 	};

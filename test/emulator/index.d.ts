@@ -116,7 +116,13 @@ export interface Emulator {
 	reset(): void;
 	/** Queue a fault; the first matching fault with times left applies. */
 	injectFault(fault: Fault): void;
-	seedCustomer(c?: { email?: string; description?: string; externalId?: string; blocked?: boolean; id?: string }): Customer;
+	seedCustomer(c?: {
+		email?: string;
+		description?: string;
+		externalId?: string;
+		blocked?: boolean;
+		id?: string;
+	}): Customer;
 	/** Extra helper: the customer's purse for the currency's chain (created if missing). */
 	seedPurse(customerId: string, currency: string): PurseDTO;
 	seedTransactions(customerId: string, count: number, opts?: SeedTransactionsOptions): Transaction[];

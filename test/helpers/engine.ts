@@ -72,11 +72,55 @@ export const secretsToScan = new Set<string>();
 
 export function scanForSecrets(value: unknown): void {
 	const text = JSON.stringify(value, (_key, v) =>
-		v instanceof Error ? { ...v, message: v.message, stack: v.stack, description: (v as { description?: string }).description } : v,
+		v instanceof Error
+			? { ...v, message: v.message, stack: v.stack, description: (v as { description?: string }).description }
+			: v,
 	);
 	for (const secret of secretsToScan) {
-		if (secret && text.includes(secret)) throw new Error(`Secret leaked into the run result: ${secret.slice(0, 6)}…`);
+		if (secret && text.includes(secret))
+			throw new Error(`Secret leaked into the run result: ${secret.slice(0, 6)}…`);
 	}
+}
+
+/**
+ * What n8n hands a node run besides the workflow: a credentials helper that decrypts to `credentials` and signs
+ * with the credential type's own `authenticate`, the execution hooks and the instance URLs.
+ */
+export function createAdditionalData(
+	credentials: ICredentialDataDecryptedObject,
+	workflowData: ConstructorParameters<typeof ExecutionLifecycleHooks>[2],
+): IWorkflowExecuteAdditionalData {
+	const credentialsHelper = {
+		getParentTypes: () => [],
+		getCredentialsProperties: () => credentialType.properties,
+		getDecrypted: async () => ({ ...credentials }),
+		getCredentials: async () => {
+			throw new Error('not used');
+		},
+		preAuthentication: async () => undefined,
+		updateCredentials: async () => undefined,
+		updateCredentialsOauthTokenData: async () => undefined,
+		authenticate: async (data: ICredentialDataDecryptedObject, _type: string, options: IHttpRequestOptions) =>
+			await (
+				credentialType.authenticate as (
+					c: ICredentialDataDecryptedObject,
+					o: IHttpRequestOptions,
+				) => Promise<IHttpRequestOptions>
+			)(data, options),
+	};
+	return {
+		hooks: new ExecutionLifecycleHooks('manual', 'exec-1', workflowData),
+		credentialsHelper,
+		restApiUrl: 'http://127.0.0.1:5678/rest',
+		webhookBaseUrl: 'http://127.0.0.1:5678/webhook',
+		webhookTestBaseUrl: 'http://127.0.0.1:5678/webhook-test',
+		webhookWaitingBaseUrl: 'http://127.0.0.1:5678/webhook-waiting',
+		formWaitingBaseUrl: 'http://127.0.0.1:5678/form-waiting',
+		instanceBaseUrl: 'http://127.0.0.1:5678/',
+		variables: {},
+		currentNodeParameters: undefined,
+		executionTimeoutTimestamp: undefined,
+	} as unknown as IWorkflowExecuteAdditionalData;
 }
 
 export interface NodeSpec {
@@ -94,7 +138,14 @@ export async function runChain(
 	items: IDataObject[] = [{}],
 ): Promise<RunResult> {
 	secretsToScan.add(String(credentials.apiSecret ?? ''));
-	const start: INode = { id: 'start', name: 'Start', type: 'test.start', typeVersion: 1, position: [0, 0], parameters: {} };
+	const start: INode = {
+		id: 'start',
+		name: 'Start',
+		type: 'test.start',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {},
+	};
 	const chain: INode[] = nodes.map((spec, index) => ({
 		id: `n${index}`,
 		name: spec.name,
@@ -110,38 +161,25 @@ export async function runChain(
 	for (let i = 0; i < all.length - 1; i++) {
 		connections[all[i].name] = { main: [[{ node: all[i + 1].name, type: 'main', index: 0 }]] };
 	}
-	const workflow = new Workflow({ id: 'wf', name: 'test', nodes: all, connections, nodeTypes, active: false, settings: {} });
+	const workflow = new Workflow({
+		id: 'wf',
+		name: 'test',
+		nodes: all,
+		connections,
+		nodeTypes,
+		active: false,
+		settings: {},
+	});
 
-	const credentialsHelper = {
-		getParentTypes: () => [],
-		getCredentialsProperties: () => credentialType.properties,
-		getDecrypted: async () => ({ ...credentials }),
-		getCredentials: async () => {
-			throw new Error('not used');
-		},
-		preAuthentication: async () => undefined,
-		updateCredentials: async () => undefined,
-		updateCredentialsOauthTokenData: async () => undefined,
-		authenticate: async (data: ICredentialDataDecryptedObject, _type: string, options: IHttpRequestOptions) =>
-			await (credentialType.authenticate as (c: ICredentialDataDecryptedObject, o: IHttpRequestOptions) => Promise<IHttpRequestOptions>)(
-				data,
-				options,
-			),
-	};
-	const workflowData = { id: 'wf', name: 'test', nodes: all, connections, active: false, settings: {} } as never;
-	const additionalData = {
-		hooks: new ExecutionLifecycleHooks('manual', 'exec-1', workflowData),
-		credentialsHelper,
-		restApiUrl: 'http://127.0.0.1:5678/rest',
-		webhookBaseUrl: 'http://127.0.0.1:5678/webhook',
-		webhookTestBaseUrl: 'http://127.0.0.1:5678/webhook-test',
-		webhookWaitingBaseUrl: 'http://127.0.0.1:5678/webhook-waiting',
-		formWaitingBaseUrl: 'http://127.0.0.1:5678/form-waiting',
-		instanceBaseUrl: 'http://127.0.0.1:5678/',
-		variables: {},
-		currentNodeParameters: undefined,
-		executionTimeoutTimestamp: undefined,
-	} as unknown as IWorkflowExecuteAdditionalData;
+	const workflowData = {
+		id: 'wf',
+		name: 'test',
+		nodes: all,
+		connections,
+		active: false,
+		settings: {},
+	} as never;
+	const additionalData = createAdditionalData(credentials, workflowData);
 
 	const runData = createRunExecutionData({
 		executionData: {
@@ -172,7 +210,11 @@ export async function runNode(
 	items: IDataObject[] = [{}],
 	options: { continueOnFail?: boolean } = {},
 ): Promise<RunResult> {
-	return await runChain(credentials, [{ name: 'Calypso', parameters, continueOnFail: options.continueOnFail }], items);
+	return await runChain(
+		credentials,
+		[{ name: 'Calypso', parameters, continueOnFail: options.continueOnFail }],
+		items,
+	);
 }
 
 /** Stops what n8n-core leaves running after node executions, so the test process can exit on its own. */

@@ -40,3 +40,62 @@ export const customerDescription: INodeProperties = {
 
 export const MAX_DESCRIPTION = 1000;
 export const MAX_EXTERNAL_ID = 255;
+
+export const DEFAULT_CONCURRENCY = 10;
+export const MAX_CONCURRENCY = 50;
+
+/** Entries of every operation's Options collection: how requests are sent. */
+export const requestOptions: INodeProperties[] = [
+	{
+		displayName: 'Concurrency',
+		name: 'concurrency',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: MAX_CONCURRENCY },
+		default: DEFAULT_CONCURRENCY,
+		description:
+			'How many input items are sent to Calypso at the same time. 1 sends them one after another. Output order is kept either way.',
+	},
+	{
+		displayName: 'Retry',
+		name: 'retry',
+		type: 'options',
+		default: 'default',
+		options: [
+			{
+				name: 'Default',
+				value: 'default',
+				description:
+					'Up to 3 retries of rate limits (429), gateway errors (502, 503, 504) and dropped connections, with backoff. Off when the node setting Retry On Fail is on.',
+			},
+			{ name: 'Custom', value: 'custom', description: 'Set the number of retries and the first delay' },
+			{ name: 'Off', value: 'off', description: 'Fail on the first error' },
+		],
+		description:
+			'Whether to retry requests that failed for a passing reason. Creating a customer is never re-sent blindly.',
+	},
+	{
+		displayName: 'Max Retries',
+		name: 'maxRetries',
+		type: 'number',
+		typeOptions: { minValue: 0, maxValue: 10 },
+		default: 3,
+		description: 'With Retry set to Custom: how many times a failed request is retried',
+	},
+	{
+		displayName: 'Retry Delay (Ms)',
+		name: 'retryDelay',
+		type: 'number',
+		typeOptions: { minValue: 0 },
+		default: 1000,
+		description:
+			'With Retry set to Custom: the first wait before a retry; it doubles each time (with jitter) unless Calypso says how long to wait',
+	},
+	{
+		displayName: 'Timeout (Ms)',
+		name: 'timeout',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 30000,
+		description: 'How long to wait for Calypso to answer one request',
+	},
+];

@@ -4,7 +4,11 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData, JsonObject } f
 import * as customer from './customer/Customer.resource';
 import * as purse from './purse/Purse.resource';
 import * as transaction from './transaction/Transaction.resource';
+import { CalypsoClient, DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from '../transport';
+import type { TransportSettings } from '../transport';
+import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from './fields';
 import type { CalypsoOperation } from './types';
+import * as validate from './validate';
 
 const resources: Record<string, Record<string, CalypsoOperation<unknown>>> = {
 	customer: customer.operations,
@@ -12,16 +16,18 @@ const resources: Record<string, Record<string, CalypsoOperation<unknown>>> = {
 	transaction: transaction.operations,
 };
 
-/** How many items' requests are in flight at once. */
-export const DEFAULT_CONCURRENCY = 10;
-
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
  * Runs `task(0..count-1)` with at most `limit` running at once. When a task fails and `stopOnError` is set, no new
  * task starts; the ones in flight finish, and the failure with the lowest index is thrown.
  */
-async function runBounded(count: number, limit: number, stopOnError: boolean, task: (index: number) => Promise<void>) {
+async function runBounded(
+	count: number,
+	limit: number,
+	stopOnError: boolean,
+	task: (index: number) => Promise<void>,
+) {
 	let next = 0;
 	let failure: { index: number; error: unknown } | undefined;
 	const worker = async () => {
@@ -38,7 +44,11 @@ async function runBounded(count: number, limit: number, stopOnError: boolean, ta
 	if (failure) throw failure.error;
 }
 
-function withItemIndex(this: IExecuteFunctions, error: unknown, itemIndex: number): NodeApiError | NodeOperationError {
+function withItemIndex(
+	this: IExecuteFunctions,
+	error: unknown,
+	itemIndex: number,
+): NodeApiError | NodeOperationError {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) {
 		error.context.itemIndex ??= itemIndex;
 		return error;
@@ -59,6 +69,47 @@ function errorItem(error: NodeApiError | NodeOperationError, itemIndex: number):
 }
 
 /**
+ * Node-level settings, read once per run from the first item's Options: how many items run at once and how
+ * requests are retried. With the node setting "Retry On Fail" on, the default retry steps aside so the two
+ * do not multiply; an explicit Custom retry composes with it (attempts = n8n tries × (retries + 1)).
+ */
+function runSettings(this: IExecuteFunctions): { concurrency: number; transport: TransportSettings } {
+	const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+	const mode = validate.oneOf(this, 0, 'Retry', options.retry ?? 'default', ['default', 'custom', 'off']);
+	let retry = DEFAULT_RETRY;
+	if (mode === 'off' || (mode === 'default' && this.getNode().retryOnFail))
+		retry = { ...DEFAULT_RETRY, retries: 0 };
+	if (mode === 'custom') {
+		retry = {
+			...DEFAULT_RETRY,
+			retries: validate.integer(this, 0, 'Max Retries', options.maxRetries ?? DEFAULT_RETRY.retries, 0, 10),
+			baseDelayMs: validate.integer(
+				this,
+				0,
+				'Retry Delay (Ms)',
+				options.retryDelay ?? DEFAULT_RETRY.baseDelayMs,
+				0,
+				600_000,
+			),
+		};
+	}
+	return {
+		concurrency: validate.integer(
+			this,
+			0,
+			'Concurrency',
+			options.concurrency ?? DEFAULT_CONCURRENCY,
+			1,
+			MAX_CONCURRENCY,
+		),
+		transport: {
+			retry,
+			timeoutMs: validate.integer(this, 0, 'Timeout (Ms)', options.timeout ?? DEFAULT_TIMEOUT_MS, 1, 600_000),
+		},
+	};
+}
+
+/**
  * The one item loop of the node. Every item's parameters are read and validated before the first request is
  * sent; then the items' requests run concurrently (bounded) and the output keeps input order and pairing.
  * With "Continue On Fail" a failed item becomes an error item; otherwise the first failing item stops the run.
@@ -69,9 +120,14 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const operationName = this.getNodeParameter('operation', 0) as string;
 	const operation = resources[resource]?.[operationName];
 	if (!operation) {
-		throw new NodeOperationError(this.getNode(), `The operation "${operationName}" is not known for "${resource}"`);
+		throw new NodeOperationError(
+			this.getNode(),
+			`The operation "${operationName}" is not known for "${resource}"`,
+		);
 	}
 	const continueOnFail = this.continueOnFail();
+	const { concurrency, transport } = runSettings.call(this);
+	const api = new CalypsoClient(this, transport);
 
 	const prepared: Outcome[] = items.map((_, i) => {
 		try {
@@ -84,14 +140,17 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	});
 
 	const output: INodeExecutionData[][] = new Array(items.length);
-	await runBounded(items.length, DEFAULT_CONCURRENCY, !continueOnFail, async (i) => {
+	await runBounded(items.length, concurrency, !continueOnFail, async (i) => {
 		const input = prepared[i];
 		try {
 			if (!input.ok) throw input.error;
-			const result = await operation.execute.call(this, input.value, i);
-			output[i] = this.helpers.constructExecutionMetaData(this.helpers.returnJsonArray(result as IDataObject[]), {
-				itemData: { item: i },
-			});
+			const result = await operation.execute.call(this, input.value, api, i);
+			output[i] = this.helpers.constructExecutionMetaData(
+				this.helpers.returnJsonArray(result as IDataObject[]),
+				{
+					itemData: { item: i },
+				},
+			);
 		} catch (error) {
 			const itemError = withItemIndex.call(this, error, i);
 			if (!continueOnFail) throw itemError;

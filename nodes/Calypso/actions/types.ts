@@ -1,20 +1,41 @@
 import { updateDisplayOptions } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
+import type { CalypsoClient } from '../transport';
+import { requestOptions } from './fields';
+
 /**
  * One operation = one file. `prepare` reads and validates one item's parameters without any I/O (the router
  * runs it for every item before the first request is sent); `execute` turns the prepared parameters into
- * requests through the transport and returns the item's result (an array means one output item per element).
+ * requests through the client and returns the item's result (an array means one output item per element).
  */
 export interface CalypsoOperation<P = IDataObject> {
 	description: INodeProperties[];
+	/** The operation's own entries of the Options collection; the request options shared by all are added to them. */
+	options?: INodeProperties[];
 	prepare(this: IExecuteFunctions, itemIndex: number): P;
-	execute(this: IExecuteFunctions, params: P, itemIndex: number): Promise<IDataObject | IDataObject[]>;
+	execute(
+		this: IExecuteFunctions,
+		params: P,
+		api: CalypsoClient,
+		itemIndex: number,
+	): Promise<IDataObject | IDataObject[]>;
 }
 
 /** Lets each operation keep its own parameter type while the router holds them all in one table. */
 export function defineOperation<P>(operation: CalypsoOperation<P>): CalypsoOperation<unknown> {
 	return operation as CalypsoOperation<unknown>;
+}
+
+function optionsCollection(own: INodeProperties[] = []): INodeProperties {
+	return {
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [...own, ...requestOptions].sort((a, b) => a.displayName.localeCompare(b.displayName)),
+	};
 }
 
 /** The Operation selector of one resource followed by every operation's fields, each shown only for its operation. */
@@ -25,8 +46,11 @@ export function resourceProperties(
 ): INodeProperties[] {
 	return [
 		{ ...selector, displayOptions: { show: { resource: [resource] } } },
-		...Object.entries(operations).flatMap(([operation, { description }]) =>
-			updateDisplayOptions({ show: { resource: [resource], operation: [operation] } }, description),
+		...Object.entries(operations).flatMap(([operation, { description, options }]) =>
+			updateDisplayOptions({ show: { resource: [resource], operation: [operation] } }, [
+				...description,
+				optionsCollection(options),
+			]),
 		),
 	];
 }

@@ -21,12 +21,23 @@ function fail(ctx: Ctx, itemIndex: number, message: string, description?: string
 export function uuid(ctx: Ctx, itemIndex: number, label: string, value: unknown): string {
 	const text = typeof value === 'string' ? value.trim() : '';
 	if (!UUID.test(text)) {
-		fail(ctx, itemIndex, `${label} must be a UUID like 3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a, got ${shown(value)}`);
+		fail(
+			ctx,
+			itemIndex,
+			`${label} must be a UUID like 3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a, got ${shown(value)}`,
+		);
 	}
 	return text;
 }
 
-export function text(ctx: Ctx, itemIndex: number, label: string, value: unknown, maxLength: number, required = false): string {
+export function text(
+	ctx: Ctx,
+	itemIndex: number,
+	label: string,
+	value: unknown,
+	maxLength: number,
+	required = false,
+): string {
 	if (value !== undefined && value !== null && typeof value !== 'string' && typeof value !== 'number') {
 		fail(ctx, itemIndex, `${label} must be text, got ${shown(value)}`);
 	}
@@ -40,7 +51,8 @@ export function text(ctx: Ctx, itemIndex: number, label: string, value: unknown,
 
 export function email(ctx: Ctx, itemIndex: number, label: string, value: unknown): string {
 	const result = text(ctx, itemIndex, label, value, 254).trim();
-	if (!EMAIL.test(result)) fail(ctx, itemIndex, `${label} must be an email address like name@example.com, got ${shown(value)}`);
+	if (!EMAIL.test(result))
+		fail(ctx, itemIndex, `${label} must be an email address like name@example.com, got ${shown(value)}`);
 	return result;
 }
 
@@ -66,14 +78,27 @@ export function currencies(ctx: Ctx, itemIndex: number, label: string, value: un
 		.map((part) => currency(ctx, itemIndex, label, part));
 }
 
-export function integer(ctx: Ctx, itemIndex: number, label: string, value: unknown, min: number, max: number): number {
+export function integer(
+	ctx: Ctx,
+	itemIndex: number,
+	label: string,
+	value: unknown,
+	min: number,
+	max: number,
+): number {
 	if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
 		fail(ctx, itemIndex, `${label} must be a whole number from ${min} to ${max}, got ${shown(value)}`);
 	}
 	return value;
 }
 
-export function oneOf<T extends string>(ctx: Ctx, itemIndex: number, label: string, value: unknown, allowed: readonly T[]): T {
+export function oneOf<T extends string>(
+	ctx: Ctx,
+	itemIndex: number,
+	label: string,
+	value: unknown,
+	allowed: readonly T[],
+): T {
 	if (typeof value !== 'string' || !allowed.includes(value as T)) {
 		fail(ctx, itemIndex, `${label} must be one of ${allowed.join(', ')}, got ${shown(value)}`);
 	}

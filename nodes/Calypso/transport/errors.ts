@@ -3,12 +3,17 @@ import type { INode, JsonObject } from 'n8n-workflow';
 
 /** What a user can do about the errors Calypso documents. */
 export const HINTS: Record<string, string> = {
-	'002': 'Check the API Key in the Calypso credential: it must be the public key of an active API key (sandbox and live keys differ).',
-	'003': 'Check the Secret Key in the Calypso credential, and that no proxy between n8n and Calypso rewrites the request body.',
+	'002':
+		'Check the API Key in the Calypso credential: it must be the public key of an active API key (sandbox and live keys differ).',
+	'003':
+		'Check the Secret Key in the Calypso credential, and that no proxy between n8n and Calypso rewrites the request body.',
 	'004': 'Check the ID: it must exist under this merchant account.',
-	'011': "Calypso accepts timestamps within 3 minutes of its own clock: check the clock of the n8n host (enable NTP time sync).",
-	'014': 'Use an upper-case ticker such as BTC, ETH, USDT or USDT_TRX (not USDT-TRC20); the available list is per account.',
-	'015': 'The currency is not served by this blockchain: use the ticker with its network suffix, e.g. USDT_TRX.',
+	'011':
+		'Calypso accepts timestamps within 3 minutes of its own clock: check the clock of the n8n host (enable NTP time sync).',
+	'014':
+		'Use an upper-case ticker such as BTC, ETH, USDT or USDT_TRX (not USDT-TRC20); the available list is per account.',
+	'015':
+		'The currency is not served by this blockchain: use the ticker with its network suffix, e.g. USDT_TRX.',
 };
 
 export interface ErrorContext {
@@ -36,7 +41,13 @@ export function calypsoApiError(
 	const errorCode = data && typeof data.errorCode === 'string' ? data.errorCode : undefined;
 	const where = context.where ? ` (${context.where})` : '';
 	if (errorCode === undefined) {
-		const text = typeof body === 'string' ? body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim() : '';
+		const text =
+			typeof body === 'string'
+				? body
+						.replace(/<[^>]*>/g, ' ')
+						.replace(/\s+/g, ' ')
+						.trim()
+				: '';
 		return new NodeApiError(
 			node,
 			{ httpCode: String(statusCode), body: text.slice(0, 200) },
@@ -64,27 +75,31 @@ export function calypsoApiError(
 	});
 }
 
-/** The first error code (ECONNREFUSED, ECONNRESET, ETIMEDOUT, …) found on an error or its causes. */
-function networkCode(error: unknown): string {
-	let current = error as { code?: unknown; cause?: unknown } | undefined;
-	for (let depth = 0; current && depth < 4; depth++) {
-		if (typeof current.code === 'string' && /^E[A-Z_]+$/.test(current.code)) return current.code;
-		current = current.cause as typeof current;
-	}
-	return 'NETWORK_ERROR';
-}
-
 /** A request that never got an HTTP answer. The original error is not kept: it holds the signed request. */
-export function calypsoNetworkError(node: INode, error: unknown, context: ErrorContext = {}): NodeApiError {
-	const code = networkCode(error);
+export function calypsoNetworkError(
+	node: INode,
+	code: string | undefined,
+	context: ErrorContext = {},
+): NodeApiError {
+	const reason = code ?? 'no answer';
 	const where = context.where ? ` (${context.where})` : '';
 	return new NodeApiError(
 		node,
-		{ code, message: `Could not reach Calypso: ${code}` },
+		{ code: reason, message: `Could not reach Calypso: ${reason}` },
 		{
-			message: `Could not reach Calypso: ${code}${where}`,
+			message: `Could not reach Calypso: ${reason}${where}`,
 			description: 'Check the Base URL in the Calypso credential and that the n8n host can reach it.',
 			itemIndex: context.itemIndex,
 		},
 	);
+}
+
+/** Marks an error after which a non-idempotent request (customer/create) may or may not have been processed. */
+export function markAmbiguous(error: NodeApiError): NodeApiError {
+	error.context.ambiguous = true;
+	return error;
+}
+
+export function isAmbiguous(error: unknown): boolean {
+	return error instanceof NodeApiError && error.context.ambiguous === true;
 }

@@ -1,12 +1,43 @@
+import { sleep } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, IHttpRequestOptions, INode } from 'n8n-workflow';
 
-import { calypsoApiError, calypsoNetworkError, type ErrorContext } from './errors';
+import { calypsoApiError, calypsoNetworkError, markAmbiguous, type ErrorContext } from './errors';
 
-/** The only module that talks HTTP. Every request goes through `calypsoRequest`, signed by the credential. */
+/**
+ * The only module that talks HTTP. A `CalypsoClient` is made once per node run; every request goes through
+ * `request` (signed by the credential when it is built, retried when that is safe) and every Find through `findAll`.
+ */
 export const CUSTOMER_PURSE = '/api/v1/customer-purse/';
-export const DEFAULT_TIMEOUT_MS = 30_000;
 
-type RequestContext = Pick<IExecuteFunctions, 'getNode' | 'helpers'>;
+export interface RetryPolicy {
+	/** Retries after the first attempt. */
+	retries: number;
+	/** First backoff; doubles per retry, with full jitter. */
+	baseDelayMs: number;
+	/** Most a single wait may be. */
+	maxDelayMs: number;
+	/** Most all waits of one request may add up to, Retry-After included. */
+	maxTotalWaitMs: number;
+}
+
+export interface TransportSettings {
+	retry: RetryPolicy;
+	timeoutMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+	retries: 3,
+	baseDelayMs: 1000,
+	maxDelayMs: 20_000,
+	maxTotalWaitMs: 60_000,
+};
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_SETTINGS: TransportSettings = { retry: DEFAULT_RETRY, timeoutMs: DEFAULT_TIMEOUT_MS };
+
+/** Statuses worth another attempt. 429 means "not processed"; 502/503/504 may or may not have been processed. */
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+/** Connection errors where the request never reached the server: safe to re-send even a create. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
 interface FullResponse {
 	statusCode: number;
@@ -14,8 +45,14 @@ interface FullResponse {
 	body: unknown;
 }
 
-export interface RequestOptions extends ErrorContext {
-	timeoutMs?: number;
+type Attempt = { response: FullResponse; sentAt: number } | { networkError: unknown };
+
+export interface CallOptions extends ErrorContext {
+	/**
+	 * False for requests that must not be sent twice (customer/create): they are re-sent only when the server
+	 * certainly did not process them (429, connection refused). Other failures are marked ambiguous.
+	 */
+	idempotent?: boolean;
 }
 
 function parseBody(body: unknown): unknown {
@@ -27,90 +64,159 @@ function parseBody(body: unknown): unknown {
 	}
 }
 
+function header(headers: Record<string, unknown> | undefined, name: string): string | undefined {
+	const value = headers?.[name];
+	return typeof value === 'string' ? value : undefined;
+}
+
 function clockSkewMs(headers: Record<string, unknown> | undefined, sentAt: number): number | undefined {
-	const date = headers?.date;
-	if (typeof date !== 'string') return undefined;
-	const server = Date.parse(date);
+	const server = Date.parse(header(headers, 'date') ?? '');
 	return Number.isNaN(server) ? undefined : server - sentAt;
 }
 
-/**
- * POST `{baseUrl}/api/v1/customer-purse/{path}` with `{payload}`; the credential adds account, timestamp,
- * Key and Sign when the request is built. Returns the parsed JSON answer or throws a NodeApiError in Calypso's terms.
- */
-export async function calypsoRequest(
-	this: RequestContext,
-	path: string,
-	payload: IDataObject,
-	options: RequestOptions = {},
-): Promise<IDataObject> {
-	const node: INode = this.getNode();
-	const request: IHttpRequestOptions = {
-		method: 'POST',
-		url: CUSTOMER_PURSE + path,
-		body: { payload },
-		json: true,
-		returnFullResponse: true,
-		ignoreHttpStatusErrors: true,
-		timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-	};
-	const sentAt = Date.now();
-	let response: FullResponse;
-	try {
-		response = (await this.helpers.httpRequestWithAuthentication.call(
-			this as IExecuteFunctions,
-			'calypsoApi',
-			request,
-		)) as FullResponse;
-	} catch (error) {
-		throw calypsoNetworkError(node, error, options);
+/** Retry-After as milliseconds: delta seconds or an HTTP date. */
+export function retryAfterMs(value: string | undefined, now: number = Date.now()): number | undefined {
+	if (value === undefined || value.trim() === '') return undefined;
+	if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.ceil(Number(value) * 1000);
+	const date = Date.parse(value);
+	return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** Exponential backoff with full jitter: a random wait in [base·2^n / 2, base·2^n], capped. */
+export function backoffMs(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
+	const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** retry);
+	return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+function networkCode(error: unknown): string | undefined {
+	let current = error as { code?: unknown; cause?: unknown } | undefined;
+	for (let depth = 0; current && depth < 4; depth++) {
+		if (typeof current.code === 'string' && /^E[A-Z_]+$/.test(current.code)) return current.code;
+		current = current.cause as typeof current;
 	}
-	const body = parseBody(response.body);
-	if (response.statusCode >= 200 && response.statusCode < 300 && body && typeof body === 'object') {
-		return body as IDataObject;
-	}
-	throw calypsoApiError(node, response.statusCode, body, {
-		...options,
-		clockSkewMs: clockSkewMs(response.headers, sentAt),
-	});
+	return undefined;
 }
 
 export interface FindOptions {
 	returnAll: boolean;
 	limit: number;
 	pageSize: number;
-	itemIndex?: number;
 }
 
 /** Upper bound on pages fetched by one Find, whatever the server says, so a misbehaving server cannot loop us. */
 export const MAX_PAGES = 10_000;
 
-/**
- * The one pagination loop: pages from 1, follows the response's own `page` and `total` (pages), stops on an
- * empty page, on the last page, or once `limit` items are in hand. Each page is its own freshly signed request.
- */
-export async function findAll(
-	this: RequestContext,
-	path: string,
-	query: IDataObject,
-	options: FindOptions,
-): Promise<IDataObject[]> {
-	const items: IDataObject[] = [];
-	const want = options.returnAll ? Infinity : options.limit;
-	// One size for every page: page N means items (N-1)*size.., so the size must not change between pages.
-	const pageSize = Math.min(options.pageSize, want);
-	let pageNumber = 1;
-	for (let fetched = 0; fetched < MAX_PAGES && items.length < want; fetched++) {
-		const page = await calypsoRequest.call(this, path, { ...query, pageNumber, pageSize }, {
-			itemIndex: options.itemIndex,
-			where: `page ${pageNumber}, ${items.length} items fetched before it`,
-		});
-		const result = Array.isArray(page.result) ? (page.result as IDataObject[]) : [];
-		items.push(...result);
-		const current = typeof page.page === 'number' && page.page >= pageNumber ? page.page : pageNumber;
-		const totalPages = typeof page.total === 'number' ? page.total : undefined;
-		if (result.length === 0 || (totalPages !== undefined && current >= totalPages)) break;
-		pageNumber = current + 1;
+export class CalypsoClient {
+	/** Requests sent (attempts, retries included) by this client: reported by tests and the benchmark. */
+	requestCount = 0;
+
+	constructor(
+		private readonly ctx: Pick<IExecuteFunctions, 'getNode' | 'helpers'>,
+		readonly settings: TransportSettings = DEFAULT_SETTINGS,
+	) {}
+
+	private get node(): INode {
+		return this.ctx.getNode();
 	}
-	return options.returnAll ? items : items.slice(0, options.limit);
+
+	/** One signed POST. The credential builds `{account, timestamp, payload}` and signs it as it is sent. */
+	private async send(path: string, payload: IDataObject): Promise<Attempt> {
+		const request: IHttpRequestOptions = {
+			method: 'POST',
+			url: CUSTOMER_PURSE + path,
+			body: { payload },
+			json: true,
+			returnFullResponse: true,
+			ignoreHttpStatusErrors: true,
+			timeout: this.settings.timeoutMs,
+		};
+		this.requestCount++;
+		const sentAt = Date.now();
+		try {
+			const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(
+				this.ctx as IExecuteFunctions,
+				'calypsoApi',
+				request,
+			)) as FullResponse;
+			return { response, sentAt };
+		} catch (error) {
+			return { networkError: error };
+		}
+	}
+
+	/**
+	 * POST `{payload}` to `/api/v1/customer-purse/{path}` and return Calypso's JSON answer, retrying transient
+	 * failures (429, 502, 503, 504, dropped or timed-out connections) with backoff and Retry-After; every attempt
+	 * is freshly timestamped and signed. Throws a NodeApiError in Calypso's terms.
+	 */
+	async request(path: string, payload: IDataObject, options: CallOptions = {}): Promise<IDataObject> {
+		const { retry } = this.settings;
+		const idempotent = options.idempotent !== false;
+		let waited = 0;
+		for (let attempt = 0; ; attempt++) {
+			const outcome = await this.send(path, payload);
+			let error;
+			let safeToResend: boolean;
+			let wait: number | undefined;
+			if ('response' in outcome) {
+				const { statusCode, headers } = outcome.response;
+				const body = parseBody(outcome.response.body);
+				if (statusCode >= 200 && statusCode < 300 && body && typeof body === 'object')
+					return body as IDataObject;
+				error = calypsoApiError(this.node, statusCode, body, {
+					...options,
+					clockSkewMs: clockSkewMs(headers, outcome.sentAt),
+				});
+				if (!RETRYABLE_STATUS.has(statusCode)) throw error;
+				safeToResend = statusCode === 429;
+				wait = retryAfterMs(header(headers, 'retry-after'));
+			} else {
+				const code = networkCode(outcome.networkError);
+				error = calypsoNetworkError(this.node, code, options);
+				safeToResend = code !== undefined && NOT_SENT_CODES.has(code);
+			}
+			if (!idempotent && !safeToResend) throw markAmbiguous(error);
+			if (attempt >= retry.retries) {
+				if (attempt > 0)
+					error.description = `${error.description ?? ''} Gave up after ${attempt + 1} attempts.`.trim();
+				throw error;
+			}
+			wait ??= backoffMs(retry, attempt);
+			if (waited + wait > retry.maxTotalWaitMs) {
+				error.description =
+					`${error.description ?? ''} Not retried: waiting ${Math.ceil(wait / 1000)} s more would pass the retry time limit.`.trim();
+				throw error;
+			}
+			waited += wait;
+			await sleep(wait);
+		}
+	}
+
+	/**
+	 * The one pagination loop: pages from 1, follows the response's own `page` and `total` (pages), stops on an
+	 * empty page, on the last page, or once `limit` items are in hand. Each page is its own freshly signed request.
+	 */
+	async findAll(path: string, query: IDataObject, options: FindOptions): Promise<IDataObject[]> {
+		const items: IDataObject[] = [];
+		const want = options.returnAll ? Infinity : options.limit;
+		// One size for every page: page N means items (N-1)*size.., so the size must not change between pages.
+		const pageSize = Math.min(options.pageSize, want);
+		let pageNumber = 1;
+		for (let fetched = 0; fetched < MAX_PAGES && items.length < want; fetched++) {
+			const page = await this.request(
+				path,
+				{ ...query, pageNumber, pageSize },
+				{
+					where: `page ${pageNumber}; ${items.length} transactions were fetched before it and are not returned`,
+				},
+			);
+			const result = Array.isArray(page.result) ? (page.result as IDataObject[]) : [];
+			items.push(...result);
+			const current = typeof page.page === 'number' && page.page >= pageNumber ? page.page : pageNumber;
+			const totalPages = typeof page.total === 'number' ? page.total : undefined;
+			if (result.length === 0 || (totalPages !== undefined && current >= totalPages)) break;
+			pageNumber = current + 1;
+		}
+		return options.returnAll ? items : items.slice(0, options.limit);
+	}
 }

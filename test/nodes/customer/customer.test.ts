@@ -14,8 +14,15 @@ describe('customer', () => {
 		expect(run.status).toBe('success');
 		expect(run.items).toHaveLength(1);
 		const created = run.items[0].json;
-		expect(created).toMatchObject({ email: 'ada@example.com', description: 'VIP', externalId: 'user-42', blocked: false });
-		expect(server.emulator.state.customers.get(created.id as string)).toMatchObject({ externalId: 'user-42' });
+		expect(created).toMatchObject({
+			email: 'ada@example.com',
+			description: 'VIP',
+			externalId: 'user-42',
+			blocked: false,
+		});
+		expect(server.emulator.state.customers.get(created.id as string)).toMatchObject({
+			externalId: 'user-42',
+		});
 		expect(run.items[0].pairedItem).toEqual({ item: 0 });
 	});
 
@@ -27,8 +34,17 @@ describe('customer', () => {
 
 	test('get, update, block and unblock', async () => {
 		const customer = server.emulator.seedCustomer({ email: 'old@example.com', externalId: 'x-1' });
-		const got = await runNode(server.credentials, { resource: 'customer', operation: 'get', customerId: customer.id });
-		expect(got.items[0].json).toEqual({ id: customer.id, email: 'old@example.com', externalId: 'x-1', blocked: false });
+		const got = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: customer.id,
+		});
+		expect(got.items[0].json).toEqual({
+			id: customer.id,
+			email: 'old@example.com',
+			externalId: 'x-1',
+			blocked: false,
+		});
 
 		const updated = await runNode(server.credentials, {
 			resource: 'customer',
@@ -37,13 +53,24 @@ describe('customer', () => {
 			updateFields: { email: 'new@example.com' },
 		});
 		expect(updated.items[0].json).toMatchObject({ email: 'new@example.com', externalId: 'x-1' });
-		expect(server.emulator.requests.at(-1)?.body?.payload).toEqual({ id: customer.id, email: 'new@example.com' });
+		expect(server.emulator.requests.at(-1)?.body?.payload).toEqual({
+			id: customer.id,
+			email: 'new@example.com',
+		});
 
-		const blocked = await runNode(server.credentials, { resource: 'customer', operation: 'block', customerId: customer.id });
+		const blocked = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'block',
+			customerId: customer.id,
+		});
 		expect(blocked.items[0].json.blocked).toBe(true);
 		expect(server.emulator.state.customers.get(customer.id)?.blocked).toBe(true);
 
-		const unblocked = await runNode(server.credentials, { resource: 'customer', operation: 'unblock', customerId: customer.id });
+		const unblocked = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'unblock',
+			customerId: customer.id,
+		});
 		expect(unblocked.items[0].json.blocked).toBe(false);
 	});
 
@@ -51,11 +78,19 @@ describe('customer', () => {
 		server.emulator.seedCustomer({ externalId: 'shared' });
 		server.emulator.seedCustomer({ externalId: 'shared' });
 		server.emulator.seedCustomer({ externalId: 'other' });
-		const two = await runNode(server.credentials, { resource: 'customer', operation: 'getByExternalId', externalId: 'shared' });
+		const two = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'getByExternalId',
+			externalId: 'shared',
+		});
 		expect(two.items.map((item) => item.json.externalId)).toEqual(['shared', 'shared']);
 		expect(two.items.map((item) => item.pairedItem)).toEqual([{ item: 0 }, { item: 0 }]);
 
-		const none = await runNode(server.credentials, { resource: 'customer', operation: 'getByExternalId', externalId: 'nobody' });
+		const none = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'getByExternalId',
+			externalId: 'nobody',
+		});
 		expect(none.status).toBe('success');
 		expect(none.items).toEqual([]);
 	});
@@ -69,12 +104,26 @@ describe('customer', () => {
 			{ resource: 'customer', operation: 'get', customerId: '={{ $json.id }}' },
 			[{ id: a.id }, { id: b.id }, { id: c.id }, { id: a.id }],
 		);
-		expect(run.items.map((item) => item.json.email)).toEqual(['a@example.com', 'b@example.com', 'c@example.com', 'a@example.com']);
-		expect(run.items.map((item) => item.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }, { item: 3 }]);
+		expect(run.items.map((item) => item.json.email)).toEqual([
+			'a@example.com',
+			'b@example.com',
+			'c@example.com',
+			'a@example.com',
+		]);
+		expect(run.items.map((item) => item.pairedItem)).toEqual([
+			{ item: 0 },
+			{ item: 1 },
+			{ item: 2 },
+			{ item: 3 },
+		]);
 	});
 
 	test('an unknown customer is an API error with code, message and trace ID', async () => {
-		const run = await runNode(server.credentials, { resource: 'customer', operation: 'get', customerId: UNKNOWN });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: UNKNOWN,
+		});
 		expect(run.status).toBe('error');
 		expect(run.error?.message).toBe('Calypso error 004: Customer not found');
 		expect(run.error?.description).toMatch(/Trace ID \(for Calypso support\): [0-9a-f]+/);

@@ -5,10 +5,11 @@ import { operation as block } from './block.operation';
 import { operation as create } from './create.operation';
 import { operation as get } from './get.operation';
 import { operation as getByExternalId } from './getByExternalId.operation';
+import { operation as getOrCreate } from './getOrCreate.operation';
 import { operation as unblock } from './unblock.operation';
 import { operation as update } from './update.operation';
 
-export const operations = { block, create, get, getByExternalId, unblock, update };
+export const operations = { block, create, get, getByExternalId, getOrCreate, unblock, update };
 
 export const description: INodeProperties[] = resourceProperties(
 	'customer',
@@ -27,6 +28,12 @@ export const description: INodeProperties[] = resourceProperties(
 				value: 'getByExternalId',
 				description: 'Get the customers that have an external ID',
 				action: 'Get customers by external ID',
+			},
+			{
+				name: 'Get or Create',
+				value: 'getOrCreate',
+				description: 'Get the customer with an external ID, or create it if there is none',
+				action: 'Get or create a customer',
 			},
 			{ name: 'Unblock', value: 'unblock', description: 'Unblock a customer', action: 'Unblock a customer' },
 			{ name: 'Update', value: 'update', description: 'Update a customer', action: 'Update a customer' },

@@ -1,7 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { calypsoRequest } from '../../transport';
 import * as fields from '../fields';
 import { defineOperation } from '../types';
 import * as validate from '../validate';
@@ -27,21 +26,28 @@ export const operation = defineOperation<UpdateParams>({
 	],
 
 	prepare(i) {
-		const params: UpdateParams = { id: validate.uuid(this, i, 'Customer ID', this.getNodeParameter('customerId', i)) };
+		const params: UpdateParams = {
+			id: validate.uuid(this, i, 'Customer ID', this.getNodeParameter('customerId', i)),
+		};
 		const update = this.getNodeParameter('updateFields', i, {}) as IDataObject;
-		if (update.email !== undefined && update.email !== '') params.email = validate.email(this, i, 'Email', update.email);
+		if (update.email !== undefined && update.email !== '')
+			params.email = validate.email(this, i, 'Email', update.email);
 		if (update.description !== undefined) {
 			params.description = validate.text(this, i, 'Description', update.description, fields.MAX_DESCRIPTION);
 		}
 		if (params.email === undefined && params.description === undefined) {
-			throw new NodeOperationError(this.getNode(), 'Nothing to update: add Email or Description under Update Fields', {
-				itemIndex: i,
-			});
+			throw new NodeOperationError(
+				this.getNode(),
+				'Nothing to update: add Email or Description under Update Fields',
+				{
+					itemIndex: i,
+				},
+			);
 		}
 		return params;
 	},
 
-	async execute(params) {
-		return await calypsoRequest.call(this, 'customer/update', { ...params });
+	async execute(params, api) {
+		return await api.request('customer/update', { ...params });
 	},
 });

@@ -1,4 +1,3 @@
-import { calypsoRequest } from '../../transport';
 import * as fields from '../fields';
 import { defineOperation } from '../types';
 import * as validate from '../validate';
@@ -28,8 +27,8 @@ export const operation = defineOperation<GetAddressParams>({
 			currency: validate.currency(this, i, 'Currency', this.getNodeParameter('currency', i)),
 		};
 	},
-	async execute(params) {
-		const purse = await calypsoRequest.call(this, 'address/get', { ...params });
+	async execute(params, api) {
+		const purse = await api.request('address/get', { ...params });
 		return { ...purse, customerId: params.customerId, currency: params.currency };
 	},
 });

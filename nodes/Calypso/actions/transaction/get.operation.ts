@@ -1,4 +1,3 @@
-import { calypsoRequest } from '../../transport';
 import { defineOperation } from '../types';
 import * as validate from '../validate';
 
@@ -17,7 +16,7 @@ export const operation = defineOperation<string>({
 	prepare(i) {
 		return validate.uuid(this, i, 'Transaction ID', this.getNodeParameter('transactionId', i));
 	},
-	async execute(transactionId) {
-		return await calypsoRequest.call(this, 'transaction/get', { transactionId });
+	async execute(transactionId, api) {
+		return await api.request('transaction/get', { transactionId });
 	},
 });

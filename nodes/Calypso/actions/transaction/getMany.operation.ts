@@ -1,6 +1,5 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import { findAll } from '../../transport';
 import * as fields from '../fields';
 import { defineOperation } from '../types';
 import * as validate from '../validate';
@@ -58,7 +57,11 @@ export const operation = defineOperation<GetManyParams>({
 					options: [
 						{ name: 'Confirmed', value: 'CONFIRMED', description: 'Received and checked' },
 						{ name: 'Declined', value: 'DECLINED', description: 'Failed the compliance check' },
-						{ name: 'Mem Pool Found', value: 'MEM_POOL_FOUND', description: 'Seen in the mempool, not yet confirmed' },
+						{
+							name: 'Mem Pool Found',
+							value: 'MEM_POOL_FOUND',
+							description: 'Seen in the mempool, not yet confirmed',
+						},
 						{
 							name: 'Pending Compliance Check',
 							value: 'PENDING_COMPLIANCE_CHECK',
@@ -68,53 +71,50 @@ export const operation = defineOperation<GetManyParams>({
 				},
 			],
 		},
+	],
+
+	options: [
 		{
-			displayName: 'Options',
-			name: 'options',
-			type: 'collection',
-			placeholder: 'Add Option',
-			default: {},
+			displayName: 'Page Size',
+			name: 'pageSize',
+			type: 'number',
+			typeOptions: { minValue: 1, maxValue: MAX_PAGE_SIZE },
+			default: 100,
+			description:
+				'How many transactions to ask for per request. Calypso may return fewer; paging follows what it returns.',
+		},
+		{
+			displayName: 'Sort By',
+			name: 'sortBy',
+			type: 'options',
+			default: 'createdDate',
 			options: [
-				{
-					displayName: 'Page Size',
-					name: 'pageSize',
-					type: 'number',
-					typeOptions: { minValue: 1, maxValue: MAX_PAGE_SIZE },
-					default: 100,
-					description: 'How many transactions to ask for per request. Calypso may return fewer; paging follows what it returns.',
-				},
-				{
-					displayName: 'Sort By',
-					name: 'sortBy',
-					type: 'options',
-					default: 'createdDate',
-					options: [
-						{ name: 'Amount', value: 'amount' },
-						{ name: 'Created Date', value: 'createdDate' },
-						{ name: 'Currency', value: 'currency' },
-						{ name: 'Transaction State', value: 'transactionState' },
-					],
-					description: 'The field to sort transactions by',
-				},
-				{
-					displayName: 'Sort Direction',
-					name: 'sortDirection',
-					type: 'options',
-					default: 'DESC',
-					options: [
-						{ name: 'Ascending', value: 'ASC' },
-						{ name: 'Descending', value: 'DESC' },
-					],
-					description: 'Newest first by default, so a limit keeps the most recent transactions',
-				},
+				{ name: 'Amount', value: 'amount' },
+				{ name: 'Created Date', value: 'createdDate' },
+				{ name: 'Currency', value: 'currency' },
+				{ name: 'Transaction State', value: 'transactionState' },
 			],
+			description: 'The field to sort transactions by',
+		},
+		{
+			displayName: 'Sort Direction',
+			name: 'sortDirection',
+			type: 'options',
+			default: 'DESC',
+			options: [
+				{ name: 'Ascending', value: 'ASC' },
+				{ name: 'Descending', value: 'DESC' },
+			],
+			description: 'Newest first by default, so a limit keeps the most recent transactions',
 		},
 	],
 
 	prepare(i) {
 		const customerId = validate.uuid(this, i, 'Customer ID', this.getNodeParameter('customerId', i));
 		const returnAll = this.getNodeParameter('returnAll', i, false) as boolean;
-		const limit = returnAll ? 0 : validate.integer(this, i, 'Limit', this.getNodeParameter('limit', i, 50), 1, 1_000_000);
+		const limit = returnAll
+			? 0
+			: validate.integer(this, i, 'Limit', this.getNodeParameter('limit', i, 50), 1, 1_000_000);
 		const filters = this.getNodeParameter('filters', i, {}) as IDataObject;
 		const options = this.getNodeParameter('options', i, {}) as IDataObject;
 		const query: IDataObject = {
@@ -132,7 +132,7 @@ export const operation = defineOperation<GetManyParams>({
 		return { query, returnAll, limit, pageSize };
 	},
 
-	async execute({ query, returnAll, limit, pageSize }) {
-		return await findAll.call(this, 'transaction/find', query, { returnAll, limit, pageSize });
+	async execute({ query, returnAll, limit, pageSize }, api) {
+		return await api.findAll('transaction/find', query, { returnAll, limit, pageSize });
 	},
 });

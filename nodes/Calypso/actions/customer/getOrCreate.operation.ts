@@ -1,0 +1,58 @@
+import type { IDataObject } from 'n8n-workflow';
+
+import type { CalypsoClient } from '../../transport';
+import * as fields from '../fields';
+import { defineOperation } from '../types';
+import * as validate from '../validate';
+import { createCustomer, customerFields, findByExternalId, type CreateParams } from './create.operation';
+
+/** Items of one run asking for the same external ID share one lookup-or-create, so a run never creates it twice. */
+const inFlight = new WeakMap<CalypsoClient, Map<string, Promise<IDataObject>>>();
+
+async function getOrCreate(
+	api: CalypsoClient,
+	params: CreateParams & { externalId: string },
+): Promise<IDataObject> {
+	const existing = await findByExternalId(api, params.externalId);
+	if (existing.length > 0) return { ...existing[0], created: false };
+	return { ...(await createCustomer(api, params)), created: true };
+}
+
+export const operation = defineOperation<CreateParams & { externalId: string }>({
+	description: [
+		{ ...fields.externalId, required: true },
+		{
+			displayName: 'Additional Fields',
+			name: 'additionalFields',
+			type: 'collection',
+			placeholder: 'Add Field',
+			default: {},
+			description: 'Used only when the customer is created',
+			options: [fields.customerDescription, fields.email],
+		},
+	],
+	prepare(i) {
+		const externalId = validate.text(
+			this,
+			i,
+			'External ID',
+			this.getNodeParameter('externalId', i),
+			fields.MAX_EXTERNAL_ID,
+			true,
+		);
+		const extra = this.getNodeParameter('additionalFields', i, {}) as IDataObject;
+		return {
+			...customerFields.call(this, { email: extra.email, description: extra.description }, i),
+			externalId,
+		};
+	},
+	async execute(params, api) {
+		let perRun = inFlight.get(api);
+		if (!perRun) inFlight.set(api, (perRun = new Map()));
+		const earlier = perRun.get(params.externalId);
+		if (earlier) return { ...(await earlier), created: false };
+		const result = getOrCreate(api, params);
+		perRun.set(params.externalId, result);
+		return await result;
+	},
+});
