@@ -127,6 +127,8 @@ export interface NodeSpec {
 	name: string;
 	parameters: INodeParameters;
 	continueOnFail?: boolean;
+	/** n8n's node settings, e.g. { retryOnFail: true, maxTries: 2, waitBetweenTries: 0 }. */
+	settings?: Pick<INode, 'retryOnFail' | 'maxTries' | 'waitBetweenTries'>;
 }
 
 /**
@@ -155,6 +157,7 @@ export async function runChain(
 		parameters: spec.parameters,
 		credentials: { calypsoApi: { id: '1', name: 'Calypso' } },
 		...(spec.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+		...spec.settings,
 	}));
 	const all = [start, ...chain];
 	const connections: IConnections = {};
@@ -208,11 +211,11 @@ export async function runNode(
 	credentials: ICredentialDataDecryptedObject,
 	parameters: INodeParameters,
 	items: IDataObject[] = [{}],
-	options: { continueOnFail?: boolean } = {},
+	options: Omit<NodeSpec, 'name' | 'parameters'> = {},
 ): Promise<RunResult> {
 	return await runChain(
 		credentials,
-		[{ name: 'Calypso', parameters, continueOnFail: options.continueOnFail }],
+		[{ name: 'Calypso', parameters, ...options }],
 		items,
 	);
 }

@@ -3,6 +3,8 @@ import type { INode, JsonObject } from 'n8n-workflow';
 
 /** What a user can do about the errors Calypso documents. */
 export const HINTS: Record<string, string> = {
+	'001':
+		'Calypso found the request malformed. If the message mentions the account, check that the Merchant Account in the Calypso credential is the one this API key belongs to.',
 	'002':
 		'Check the API Key in the Calypso credential: it must be the public key of an active API key (sandbox and live keys differ).',
 	'003':

@@ -1,0 +1,310 @@
+/**
+ * The fault matrix (issue 4): transient failures are retried when that is safe, creates are never sent twice,
+ * and every outcome is measured in requests made and customers created. Runs through n8n's engine.
+ */
+import { backoffMs, retryAfterMs, DEFAULT_RETRY } from '../../nodes/Calypso/transport';
+import { useEmulator } from '../helpers/calypso';
+import { runNode } from '../helpers/engine';
+
+const server = useEmulator();
+const fastRetry = { retry: 'custom', maxRetries: 3, retryDelay: 5 };
+const HTML_502 =
+	'<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>';
+
+function requestsTo(path: string): number {
+	return server.emulator.requests.filter((request) => request.path.endsWith(path)).length;
+}
+
+describe('retry policy helpers', () => {
+	test('Retry-After in seconds or as an HTTP date', () => {
+		expect(retryAfterMs('2')).toBe(2000);
+		expect(retryAfterMs('0.5')).toBe(500);
+		expect(retryAfterMs(new Date(10_000).toUTCString(), 4_000)).toBe(6_000);
+		expect(retryAfterMs('soon')).toBeUndefined();
+		expect(retryAfterMs(undefined)).toBeUndefined();
+	});
+
+	test('backoff doubles per retry, is jittered into the upper half and capped', () => {
+		const policy = { ...DEFAULT_RETRY, baseDelayMs: 100, maxDelayMs: 350 };
+		expect(backoffMs(policy, 0, () => 0)).toBe(50);
+		expect(backoffMs(policy, 0, () => 1)).toBe(100);
+		expect(backoffMs(policy, 1, () => 1)).toBe(200);
+		expect(backoffMs(policy, 5, () => 1)).toBe(350);
+	});
+});
+
+describe('fault matrix', () => {
+	test('429 with Retry-After is retried after the wait the server asked for', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.injectFault({ path: 'customer/get', status: 429, headers: { 'Retry-After': '1' } });
+		const started = Date.now();
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: customer.id,
+		});
+		expect(run.status).toBe('success');
+		expect(run.items[0].json.id).toBe(customer.id);
+		expect(requestsTo('customer/get')).toBe(2);
+		expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+	});
+
+	test('three 503s then success: four requests, freshly signed each time', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.injectFault({ path: 'customer/block', status: 503, times: 3 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'block',
+			customerId: customer.id,
+			options: fastRetry,
+		});
+		expect(run.status).toBe('success');
+		expect(run.items[0].json.blocked).toBe(true);
+		const attempts = server.emulator.requests.filter((request) => request.path.endsWith('customer/block'));
+		expect(attempts).toHaveLength(4);
+		expect(new Set(attempts.map((request) => request.headers.sign)).size).toBe(4);
+	});
+
+	test('a dropped connection is retried for an idempotent request', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.injectFault({ path: 'purse/get-all', drop: true });
+		const run = await runNode(server.credentials, {
+			resource: 'purse',
+			operation: 'getAll',
+			customerId: customer.id,
+			options: fastRetry,
+		});
+		expect(run.status).toBe('success');
+		expect(requestsTo('purse/get-all')).toBe(2);
+	});
+
+	test('an HTML 502 page that persists gives a clear error after the retries', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.injectFault({ path: 'customer/get', status: 502, body: HTML_502, times: 10 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: customer.id,
+			options: fastRetry,
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe('Calypso answered HTTP 502 without an API error body');
+		expect(run.error?.description).toContain('502 Bad Gateway');
+		expect(run.error?.description).toContain('Gave up after 4 attempts');
+		expect(requestsTo('customer/get')).toBe(4);
+	});
+
+	test('Retry Off fails on the first transient error', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.injectFault({ path: 'customer/get', status: 503, times: 10 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: customer.id,
+			options: { retry: 'off' },
+		});
+		expect(run.status).toBe('error');
+		expect(requestsTo('customer/get')).toBe(1);
+	});
+
+	test('a Retry-After longer than the retry budget is not waited for', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.injectFault({ path: 'customer/get', status: 429, headers: { 'Retry-After': '3600' } });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: customer.id,
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.description).toContain('would pass the retry time limit');
+		expect(requestsTo('customer/get')).toBe(1);
+	});
+
+	test("with n8n's Retry On Fail, the default policy steps aside: attempts are not multiplied", async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.injectFault({ path: 'customer/get', status: 503, times: 10 });
+		const run = await runNode(
+			server.credentials,
+			{ resource: 'customer', operation: 'get', customerId: customer.id },
+			[{}],
+			{ settings: { retryOnFail: true, maxTries: 2, waitBetweenTries: 0 } },
+		);
+		expect(run.status).toBe('error');
+		expect(requestsTo('customer/get')).toBe(2);
+	});
+
+	test('create that times out after Calypso processed it, with an External ID: recovered, one customer', async () => {
+		server.emulator.injectFault({
+			path: 'customer/create',
+			afterProcessing: true,
+			delayMs: 1500,
+			drop: true,
+		});
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { externalId: 'signup-77', email: 'x@example.com' },
+			options: { ...fastRetry, timeout: 300 },
+		});
+		expect(run.status).toBe('success');
+		expect(run.items[0].json).toMatchObject({ externalId: 'signup-77', email: 'x@example.com' });
+		expect(server.emulator.state.customers.size).toBe(1);
+		expect(requestsTo('customer/create')).toBe(1);
+		expect(requestsTo('customer/external/get')).toBe(1);
+	});
+
+	test('create that fails ambiguously before Calypso processed it, with an External ID: sent once more, one customer', async () => {
+		server.emulator.injectFault({ path: 'customer/create', status: 503 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { externalId: 'signup-78' },
+			options: fastRetry,
+		});
+		expect(run.status).toBe('success');
+		expect(server.emulator.state.customers.size).toBe(1);
+		expect(requestsTo('customer/create')).toBe(2);
+		expect(requestsTo('customer/external/get')).toBe(1);
+	});
+
+	test('create that times out without an External ID: not re-sent, and the error says it may exist', async () => {
+		server.emulator.injectFault({
+			path: 'customer/create',
+			afterProcessing: true,
+			delayMs: 1500,
+			drop: true,
+		});
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { email: 'y@example.com' },
+			options: { ...fastRetry, timeout: 300 },
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toMatch(
+			/^The customer may or may not have been created: Could not reach Calypso/,
+		);
+		expect(run.error?.description).toContain('without an External ID the node cannot check');
+		expect(requestsTo('customer/create')).toBe(1);
+		expect(server.emulator.state.customers.size).toBe(1);
+	});
+
+	test('create rate-limited with 429 is re-sent: the server did not process it', async () => {
+		server.emulator.injectFault({ path: 'customer/create', status: 429, headers: { 'Retry-After': '0' } });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			options: fastRetry,
+		});
+		expect(run.status).toBe('success');
+		expect(requestsTo('customer/create')).toBe(2);
+		expect(server.emulator.state.customers.size).toBe(1);
+	});
+
+	test('a page that fails for a moment in a 12-page Find is retried and the list is whole', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.seedTransactions(customer.id, 120);
+		server.emulator.injectFault({
+			path: 'transaction/find',
+			status: 503,
+			match: (request) => (request.body?.payload as { pageNumber?: number } | undefined)?.pageNumber === 7,
+		});
+		const run = await runNode(server.credentials, {
+			resource: 'transaction',
+			operation: 'getMany',
+			customerId: customer.id,
+			returnAll: true,
+			options: { ...fastRetry, pageSize: 10 },
+		});
+		expect(run.status).toBe('success');
+		expect(run.items).toHaveLength(120);
+		expect(requestsTo('transaction/find')).toBe(13);
+	});
+
+	test('a page that keeps failing stops the Find and says which page and how much was fetched', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.seedTransactions(customer.id, 120);
+		server.emulator.injectFault({
+			path: 'transaction/find',
+			status: 503,
+			times: 10,
+			match: (request) => (request.body?.payload as { pageNumber?: number } | undefined)?.pageNumber === 7,
+		});
+		const run = await runNode(server.credentials, {
+			resource: 'transaction',
+			operation: 'getMany',
+			customerId: customer.id,
+			returnAll: true,
+			options: { ...fastRetry, pageSize: 10 },
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toContain(
+			'page 7; 60 transactions were fetched before it and are not returned',
+		);
+		expect(run.items).toHaveLength(0);
+		expect(requestsTo('transaction/find')).toBe(6 + 4);
+	});
+});
+
+describe('getOrCreate', () => {
+	test('returns the existing customer, or creates one, and says which', async () => {
+		const existing = server.emulator.seedCustomer({ externalId: 'known' });
+		const run = await runNode(
+			server.credentials,
+			{
+				resource: 'customer',
+				operation: 'getOrCreate',
+				externalId: '={{ $json.userId }}',
+				additionalFields: { email: '={{ $json.email }}' },
+			},
+			[
+				{ userId: 'known', email: 'k@example.com' },
+				{ userId: 'new-1', email: 'n1@example.com' },
+				{ userId: 'new-2', email: 'n2@example.com' },
+			],
+		);
+		expect(run.status).toBe('success');
+		expect(run.items.map((item) => [item.json.externalId, item.json.created])).toEqual([
+			['known', false],
+			['new-1', true],
+			['new-2', true],
+		]);
+		expect(run.items[0].json.id).toBe(existing.id);
+		expect(run.items[1].json.email).toBe('n1@example.com');
+		expect(server.emulator.state.customers.size).toBe(3);
+	});
+
+	test('the same new external ID twice in one run creates one customer', async () => {
+		const run = await runNode(
+			server.credentials,
+			{ resource: 'customer', operation: 'getOrCreate', externalId: '={{ $json.userId }}' },
+			[{ userId: 'twice' }, { userId: 'twice' }],
+		);
+		expect(run.items.map((item) => item.json.created)).toEqual([true, false]);
+		expect(run.items[0].json.id).toBe(run.items[1].json.id);
+		expect(server.emulator.state.customers.size).toBe(1);
+		expect(requestsTo('customer/create')).toBe(1);
+	});
+});
+
+describe('credentials', () => {
+	test('wrong key, wrong secret and wrong account each give their own actionable message', async () => {
+		const customer = server.emulator.seedCustomer();
+		const params = { resource: 'customer', operation: 'get', customerId: customer.id };
+		const wrongKey = await runNode({ ...server.credentials, apiKey: 'not-the-key' }, params);
+		const wrongSecret = await runNode({ ...server.credentials, apiSecret: 'not-the-secret-9f8e7d' }, params);
+		const wrongAccount = await runNode(
+			{ ...server.credentials, account: '0x2222222222222222222222222222222222222222' },
+			params,
+		);
+		expect(wrongKey.error?.message).toMatch(/^Calypso error 002/);
+		expect(wrongKey.error?.description).toContain('Check the API Key');
+		expect(wrongSecret.error?.message).toMatch(/^Calypso error 003/);
+		expect(wrongSecret.error?.description).toContain('Check the Secret Key');
+		expect(wrongAccount.error?.message).toMatch(/^Calypso error 001: Account not found/);
+		expect(wrongAccount.error?.description).toContain('Merchant Account');
+		expect(JSON.stringify([wrongKey.run, wrongSecret.run, wrongAccount.run])).not.toContain(
+			'not-the-secret-9f8e7d',
+		);
+	});
+});
