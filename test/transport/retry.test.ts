@@ -291,9 +291,9 @@ describe('credentials', () => {
 	test('wrong key, wrong secret and wrong account each give their own actionable message', async () => {
 		const customer = server.emulator.seedCustomer();
 		const params = { resource: 'customer', operation: 'get', customerId: customer.id };
-		const otherSecret = 'not-the-secret-9f8e7d';
+		const mismatched = 'not-the-one-9f8e7d';
 		const wrongKey = await runNode({ ...server.credentials, apiKey: 'not-the-key' }, params);
-		const wrongSecret = await runNode({ ...server.credentials, apiSecret: otherSecret }, params);
+		const wrongSecret = await runNode({ ...server.credentials, apiSecret: mismatched }, params);
 		const wrongAccount = await runNode(
 			{ ...server.credentials, account: '0x2222222222222222222222222222222222222222' },
 			params,
