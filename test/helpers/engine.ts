@@ -213,11 +213,7 @@ export async function runNode(
 	items: IDataObject[] = [{}],
 	options: Omit<NodeSpec, 'name' | 'parameters'> = {},
 ): Promise<RunResult> {
-	return await runChain(
-		credentials,
-		[{ name: 'Calypso', parameters, ...options }],
-		items,
-	);
+	return await runChain(credentials, [{ name: 'Calypso', parameters, ...options }], items);
 }
 
 /** Stops what n8n-core leaves running after node executions, so the test process can exit on its own. */

@@ -77,20 +77,28 @@ export function calypsoApiError(
 	});
 }
 
-/** A request that never got an HTTP answer. The original error is not kept: it holds the signed request. */
-export function calypsoNetworkError(
-	node: INode,
-	code: string | undefined,
-	context: ErrorContext = {},
-): NodeApiError {
-	const reason = code ?? 'no answer';
+const NETWORK_REASONS: Record<string, string> = {
+	ECONNREFUSED: 'the connection was refused',
+	ECONNRESET: 'the connection was closed before an answer',
+	ECONNABORTED: 'no answer in time',
+	ETIMEDOUT: 'no answer in time',
+	ENOTFOUND: 'the host name was not found',
+	EAI_AGAIN: 'the host name could not be resolved',
+};
+
+/**
+ * A request that never got an HTTP answer. The original error is not kept: it holds the signed request. The
+ * code goes in the description: NodeApiError replaces any message that contains one with its generic text.
+ */
+export function calypsoNetworkError(node: INode, code: string, context: ErrorContext = {}): NodeApiError {
 	const where = context.where ? ` (${context.where})` : '';
+	const reason = NETWORK_REASONS[code] ?? 'no answer';
 	return new NodeApiError(
 		node,
-		{ code: reason, message: `Could not reach Calypso: ${reason}` },
+		{ networkCode: code, message: `Could not reach Calypso: ${reason}` },
 		{
 			message: `Could not reach Calypso: ${reason}${where}`,
-			description: 'Check the Base URL in the Calypso credential and that the n8n host can reach it.',
+			description: `Network error ${code}. Check the Base URL in the Calypso credential and that the n8n host can reach it.`,
 			itemIndex: context.itemIndex,
 		},
 	);

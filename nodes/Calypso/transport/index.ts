@@ -1,4 +1,4 @@
-import { sleep } from 'n8n-workflow';
+import { NodeOperationError, sleep } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, IHttpRequestOptions, INode } from 'n8n-workflow';
 
 import { calypsoApiError, calypsoNetworkError, markAmbiguous, type ErrorContext } from './errors';
@@ -88,13 +88,29 @@ export function backoffMs(policy: RetryPolicy, retry: number, random: () => numb
 	return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+type ErrorChain = { code?: unknown; httpCode?: unknown; message?: unknown; cause?: unknown } | undefined;
+
+/** The socket-level code (ECONNRESET, ETIMEDOUT, ECONNABORTED, …) of an error or its causes, if it has one. */
 function networkCode(error: unknown): string | undefined {
-	let current = error as { code?: unknown; cause?: unknown } | undefined;
+	let current = error as ErrorChain;
 	for (let depth = 0; current && depth < 4; depth++) {
-		if (typeof current.code === 'string' && /^E[A-Z_]+$/.test(current.code)) return current.code;
-		current = current.cause as typeof current;
+		// n8n's NodeApiError keeps the socket code as its httpCode.
+		const code = current.code ?? current.httpCode;
+		if (typeof code === 'string' && /^E[A-Z]+(_[A-Z]+)?$/.test(code) && !code.startsWith('ERR_')) return code;
+		current = current.cause as ErrorChain;
 	}
 	return undefined;
+}
+
+/** The message of the innermost error: n8n wraps what the credential throws while signing. */
+function rootMessage(error: unknown): string {
+	let current = error as ErrorChain;
+	let message = 'Request failed';
+	for (let depth = 0; current && depth < 4; depth++) {
+		if (typeof current.message === 'string' && current.message !== '') message = current.message;
+		current = current.cause as ErrorChain;
+	}
+	return message;
 }
 
 export interface FindOptions {
@@ -172,6 +188,9 @@ export class CalypsoClient {
 				wait = retryAfterMs(header(headers, 'retry-after'));
 			} else {
 				const code = networkCode(outcome.networkError);
+				// No socket error: the request was never sent (the credential refused to sign it, or the run was cancelled).
+				if (code === undefined)
+					throw new NodeOperationError(this.node, rootMessage(outcome.networkError), options);
 				error = calypsoNetworkError(this.node, code, options);
 				safeToResend = code !== undefined && NOT_SENT_CODES.has(code);
 			}

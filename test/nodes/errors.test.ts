@@ -1,0 +1,246 @@
+import { runNode } from '../helpers/engine';
+import type { RunResult } from '../helpers/engine';
+import { useEmulator } from '../helpers/calypso';
+
+const server = useEmulator();
+const UNKNOWN = '00000000-0000-4000-8000-000000000000';
+const WRONG_SECRET = 'wrong-secret-value';
+/** Retries (if any) must not turn these faults into a success; they are also turned off where the node allows. */
+const NO_RETRY = { retry: 'off' };
+
+/** Everything a run holds, errors included (JSON.stringify alone drops an Error's message and stack). */
+function dump(run: RunResult): string {
+	return JSON.stringify(run.run, (_key, value: unknown) =>
+		value instanceof Error
+			? {
+					...value,
+					message: value.message,
+					stack: value.stack,
+					description: (value as { description?: unknown }).description,
+				}
+			: value,
+	);
+}
+
+const itemIndexOf = (run: RunResult) =>
+	(run.error as { context?: { itemIndex?: number } }).context?.itemIndex;
+
+describe('validation happens before anything is sent', () => {
+	test('a Customer ID that is not a UUID is named in the error, and no request is sent', async () => {
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: 'abc',
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toContain('Customer ID');
+		expect(run.error?.message).toContain('UUID');
+		expect(run.error?.message).toContain('"abc"');
+		expect(server.emulator.requests).toHaveLength(0);
+	});
+
+	test('one invalid item in a batch stops the run before any item is sent, naming that item', async () => {
+		const a = server.emulator.seedCustomer();
+		const c = server.emulator.seedCustomer();
+		const run = await runNode(
+			server.credentials,
+			{ resource: 'customer', operation: 'block', customerId: '={{ $json.id }}' },
+			[{ id: a.id }, { id: 'not-a-uuid' }, { id: c.id }],
+		);
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toContain('Customer ID');
+		expect(itemIndexOf(run)).toBe(1);
+		expect(server.emulator.requests).toHaveLength(0);
+		expect(server.emulator.state.customers.get(a.id)?.blocked).toBe(false);
+		expect(server.emulator.state.customers.get(c.id)?.blocked).toBe(false);
+	});
+
+	test('update without any update field is refused, and nothing is sent', async () => {
+		const customer = server.emulator.seedCustomer({ email: 'keep@example.com' });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'update',
+			customerId: customer.id,
+			updateFields: {},
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toMatch(/Nothing to update/);
+		expect(run.error?.message).toContain('Email');
+		expect(run.error?.message).toContain('Description');
+		expect(server.emulator.requests).toHaveLength(0);
+	});
+
+	test('a Description longer than 1000 characters is refused on create and update, and nothing is sent', async () => {
+		const customer = server.emulator.seedCustomer();
+		const long = 'x'.repeat(1001);
+		const create = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { description: long },
+		});
+		expect(create.status).toBe('error');
+		expect(create.error?.message).toContain('Description');
+		expect(create.error?.message).toContain('1000');
+
+		const update = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'update',
+			customerId: customer.id,
+			updateFields: { description: long },
+		});
+		expect(update.status).toBe('error');
+		expect(update.error?.message).toContain('Description');
+		expect(update.error?.message).toContain('1000');
+
+		expect(server.emulator.requests).toHaveLength(0);
+		expect(server.emulator.state.customers.size).toBe(1);
+	});
+
+	test('a Description of exactly 1000 characters is accepted', async () => {
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { description: 'y'.repeat(1000) },
+		});
+		expect(run.status).toBe('success');
+		expect(server.emulator.requests[0].body?.payload).toEqual({ description: 'y'.repeat(1000) });
+	});
+});
+
+describe('Continue On Fail', () => {
+	test('failed items become error items in place; the others go on', async () => {
+		const first = server.emulator.seedCustomer({ email: 'first@example.com' });
+		const last = server.emulator.seedCustomer({ email: 'last@example.com' });
+		const run = await runNode(
+			server.credentials,
+			{ resource: 'customer', operation: 'get', customerId: '={{ $json.id }}' },
+			[{ id: first.id }, { id: 'abc' }, { id: UNKNOWN }, { id: last.id }],
+			{ continueOnFail: true },
+		);
+		expect(run.status).toBe('success');
+		expect(run.items).toHaveLength(4);
+		expect(run.items.map((item) => item.pairedItem)).toEqual([
+			{ item: 0 },
+			{ item: 1 },
+			{ item: 2 },
+			{ item: 3 },
+		]);
+		expect(run.items[0].json).toEqual(first);
+		expect(run.items[3].json).toEqual(last);
+
+		expect(run.items[1].json.error).toMatch(/Customer ID must be a UUID/);
+		expect(run.items[1].json.errorCode).toBeUndefined();
+
+		expect(run.items[2].json).toMatchObject({
+			error: 'Calypso error 004: Customer not found',
+			errorCode: '004',
+			traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+		});
+		// The trace ID is the one Calypso sent.
+		const notFound = server.emulator.requests.find((r) => r.body?.payload?.customerId === UNKNOWN);
+		expect(run.items[2].json.traceId).toBe((notFound?.response as { traceId: string }).traceId);
+
+		// The invalid item was never sent.
+		expect(server.emulator.requests).toHaveLength(3);
+		expect(server.emulator.requests.map((r) => r.body?.payload?.customerId).sort()).toEqual(
+			[first.id, UNKNOWN, last.id].sort(),
+		);
+	});
+});
+
+describe('credential problems', () => {
+	test('a wrong Secret Key is error 003 with a hint, and no secret shows up in the run', async () => {
+		const customer = server.emulator.seedCustomer();
+		const run = await runNode(
+			{ ...server.credentials, apiSecret: WRONG_SECRET },
+			{ resource: 'customer', operation: 'get', customerId: customer.id },
+		);
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toContain('Calypso error 003');
+		expect(run.error?.description).toContain('Secret Key');
+		expect(itemIndexOf(run)).toBe(0);
+		const everything = dump(run);
+		expect(everything).toContain('Calypso error 003');
+		expect(everything).not.toContain(WRONG_SECRET);
+		expect(everything).not.toContain(server.credentials.apiSecret);
+		for (const request of server.emulator.requests) expect(everything).not.toContain(request.headers.sign);
+	});
+
+	test('a wrong API Key is error 002 with a hint about the API Key', async () => {
+		const customer = server.emulator.seedCustomer();
+		const run = await runNode(
+			{ ...server.credentials, apiKey: `${server.credentials.apiKey}-revoked` },
+			{ resource: 'customer', operation: 'get', customerId: customer.id },
+		);
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe('Calypso error 002: Invalid API key');
+		expect(run.error?.description).toContain('API Key');
+		expect(server.emulator.requests).toHaveLength(1);
+	});
+
+	test('a malformed Merchant Account is a clear error naming it, and no request reaches Calypso', async () => {
+		const customer = server.emulator.seedCustomer();
+		const run = await runNode(
+			{ ...server.credentials, account: '0x1234' },
+			{ resource: 'customer', operation: 'get', customerId: customer.id, options: NO_RETRY },
+		);
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toContain('Merchant Account');
+		expect(server.emulator.requests).toHaveLength(0);
+	});
+
+	test('a host clock 10 minutes behind Calypso is error 011 with an estimate of the skew', async () => {
+		server.emulator.options.clockOffsetMs = 600_000;
+		const customer = server.emulator.seedCustomer();
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: customer.id,
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe('Calypso error 011: Invalid timestamp');
+		expect(run.error?.description).toContain('check the clock of the n8n host');
+		// The Date header has whole seconds, so the estimate may be a second short.
+		expect(run.error?.description).toMatch(/The n8n host's clock looks (599|600|601) s behind Calypso's\./);
+	});
+});
+
+describe('transport failures', () => {
+	test('an HTML 502 page gives a clear error naming HTTP 502', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.injectFault({
+			path: 'customer/get',
+			status: 502,
+			body: '<html><body><h1>502 Bad Gateway</h1></body></html>',
+			times: 10,
+		});
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: customer.id,
+			options: NO_RETRY,
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toContain('HTTP 502');
+		expect(run.error?.description).toContain('502 Bad Gateway');
+		expect(run.error?.description).not.toContain('<');
+		expect(server.emulator.requests.length).toBeGreaterThanOrEqual(1);
+		expect(server.emulator.requests.every((r) => r.status === 502)).toBe(true);
+	}, 30_000);
+
+	test('a dropped connection is "Could not reach Calypso"', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.injectFault({ path: 'customer/get', drop: true, times: 10 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: customer.id,
+			options: NO_RETRY,
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toMatch(/^Could not reach Calypso/);
+		expect(run.error?.description).toContain('Base URL');
+		expect(server.emulator.requests.length).toBeGreaterThanOrEqual(1);
+		expect(dump(run)).not.toContain(server.credentials.apiSecret);
+	}, 30_000);
+});
