@@ -9,6 +9,19 @@ import { calypsoApiError, calypsoNetworkError, markAmbiguous, type ErrorContext 
  */
 export const CUSTOMER_PURSE = '/api/v1/customer-purse/';
 
+/** What the client needs from n8n: execute, hook (trigger lifecycle) and webhook contexts all have it. */
+export interface RequestContext {
+	getNode(): INode;
+	helpers: { httpRequestWithAuthentication: IExecuteFunctions['helpers']['httpRequestWithAuthentication'] };
+}
+
+/** A request outside the Customer Purse paths (webhook subscriptions): full path, method, optional payload. */
+export interface RawCall {
+	method: 'POST' | 'DELETE';
+	path: string;
+	payload?: IDataObject;
+}
+
 export interface RetryPolicy {
 	/** Retries after the first attempt. */
 	retries: number;
@@ -127,7 +140,7 @@ export class CalypsoClient {
 	requestCount = 0;
 
 	constructor(
-		private readonly ctx: Pick<IExecuteFunctions, 'getNode' | 'helpers'>,
+		private readonly ctx: RequestContext,
 		readonly settings: TransportSettings = DEFAULT_SETTINGS,
 	) {}
 
@@ -136,11 +149,11 @@ export class CalypsoClient {
 	}
 
 	/** One signed POST. The credential builds `{account, timestamp, payload}` and signs it as it is sent. */
-	private async send(path: string, payload: IDataObject): Promise<Attempt> {
+	private async send({ method, path, payload }: RawCall): Promise<Attempt> {
 		const request: IHttpRequestOptions = {
-			method: 'POST',
-			url: CUSTOMER_PURSE + path,
-			body: { payload },
+			method,
+			url: path,
+			body: payload === undefined ? {} : { payload },
 			json: true,
 			returnFullResponse: true,
 			ignoreHttpStatusErrors: true,
@@ -150,7 +163,7 @@ export class CalypsoClient {
 		const sentAt = Date.now();
 		try {
 			const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(
-				this.ctx as IExecuteFunctions,
+				this.ctx as unknown as IExecuteFunctions,
 				'calypsoApi',
 				request,
 			)) as FullResponse;
@@ -166,11 +179,16 @@ export class CalypsoClient {
 	 * is freshly timestamped and signed. Throws a NodeApiError in Calypso's terms.
 	 */
 	async request(path: string, payload: IDataObject, options: CallOptions = {}): Promise<IDataObject> {
+		return await this.call({ method: 'POST', path: CUSTOMER_PURSE + path, payload }, options);
+	}
+
+	/** `request` for any Calypso path and method: the same signing, retries and errors. */
+	async call(call: RawCall, options: CallOptions = {}): Promise<IDataObject> {
 		const { retry } = this.settings;
 		const idempotent = options.idempotent !== false;
 		let waited = 0;
 		for (let attempt = 0; ; attempt++) {
-			const outcome = await this.send(path, payload);
+			const outcome = await this.send(call);
 			let error;
 			let safeToResend: boolean;
 			let wait: number | undefined;
