@@ -238,11 +238,13 @@ describe('fault matrix', () => {
 			options: { ...fastRetry, pageSize: 10 },
 		});
 		expect(run.status).toBe('error');
-		expect(run.error?.message).toContain(
-			'page 7; 60 transactions were fetched before it and are not returned',
-		);
+		expect(run.error?.message).toBe('Calypso error 000: Injected fault (page 7 of 12)');
+		expect(run.error?.description).toMatch(/\d+ transactions had been fetched; none are returned/);
 		expect(run.items).toHaveLength(0);
-		expect(requestsTo('transaction/find')).toBe(6 + 4);
+		const page7 = server.emulator.requests.filter(
+			(request) => (request.body?.payload as { pageNumber?: number } | undefined)?.pageNumber === 7,
+		);
+		expect(page7).toHaveLength(4);
 	});
 });
 

@@ -41,8 +41,8 @@ export const customerDescription: INodeProperties = {
 export const MAX_DESCRIPTION = 1000;
 export const MAX_EXTERNAL_ID = 255;
 
-export const DEFAULT_CONCURRENCY = 10;
-export const MAX_CONCURRENCY = 50;
+export const DEFAULT_CONCURRENCY = 20;
+export const MAX_CONCURRENCY = 100;
 
 /** Entries of every operation's Options collection: how requests are sent. */
 export const requestOptions: INodeProperties[] = [

@@ -1,6 +1,7 @@
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, JsonObject } from 'n8n-workflow';
 
+import { runBounded } from '../pool';
 import * as customer from './customer/Customer.resource';
 import * as purse from './purse/Purse.resource';
 import * as transaction from './transaction/Transaction.resource';
@@ -17,32 +18,6 @@ const resources: Record<string, Record<string, CalypsoOperation<unknown>>> = {
 };
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-
-/**
- * Runs `task(0..count-1)` with at most `limit` running at once. When a task fails and `stopOnError` is set, no new
- * task starts; the ones in flight finish, and the failure with the lowest index is thrown.
- */
-async function runBounded(
-	count: number,
-	limit: number,
-	stopOnError: boolean,
-	task: (index: number) => Promise<void>,
-) {
-	let next = 0;
-	let failure: { index: number; error: unknown } | undefined;
-	const worker = async () => {
-		while (next < count && !(stopOnError && failure)) {
-			const index = next++;
-			try {
-				await task(index);
-			} catch (error) {
-				if (!failure || index < failure.index) failure = { index, error };
-			}
-		}
-	};
-	await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
-	if (failure) throw failure.error;
-}
 
 function withItemIndex(
 	this: IExecuteFunctions,

@@ -1,6 +1,7 @@
 import { NodeOperationError, sleep } from 'n8n-workflow';
-import type { IDataObject, IExecuteFunctions, IHttpRequestOptions, INode } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, IHttpRequestOptions, INode, NodeApiError } from 'n8n-workflow';
 
+import { runBounded } from '../pool';
 import { calypsoApiError, calypsoNetworkError, markAmbiguous, type ErrorContext } from './errors';
 
 /**
@@ -230,30 +231,84 @@ export class CalypsoClient {
 	}
 
 	/**
-	 * The one pagination loop: pages from 1, follows the response's own `page` and `total` (pages), stops on an
-	 * empty page, on the last page, or once `limit` items are in hand. Each page is its own freshly signed request.
+	 * The one pagination function. Page 1 is fetched first; it tells the real page size (Calypso may cap the size
+	 * asked for) and `total` pages. The other pages needed — all of them, or just enough for `limit` — are then
+	 * fetched concurrently (bounded), each its own freshly signed request, and assembled in page order with
+	 * duplicates (rows that moved between pages while paging) removed by id. A Return All must match the
+	 * `totalElements` Calypso reported; a mismatch is an error, never a silently short list. A server that gives no
+	 * page count is followed page by page until an empty or short page.
 	 */
 	async findAll(path: string, query: IDataObject, options: FindOptions): Promise<IDataObject[]> {
-		const items: IDataObject[] = [];
 		const want = options.returnAll ? Infinity : options.limit;
-		// One size for every page: page N means items (N-1)*size.., so the size must not change between pages.
 		const pageSize = Math.min(options.pageSize, want);
-		let pageNumber = 1;
-		for (let fetched = 0; fetched < MAX_PAGES && items.length < want; fetched++) {
+		const pages: IDataObject[][] = [];
+		const fetchPage = async (pageNumber: number, of = ''): Promise<IDataObject> => {
 			const page = await this.request(
 				path,
 				{ ...query, pageNumber, pageSize },
+				{ where: `page ${pageNumber}${of}` },
+			);
+			pages[pageNumber - 1] = Array.isArray(page.result) ? (page.result as IDataObject[]) : [];
+			return page;
+		};
+
+		const first = await fetchPage(1);
+		const size = typeof first.size === 'number' && first.size > 0 ? first.size : pages[0].length;
+		const totalPages = typeof first.total === 'number' ? Math.min(first.total, MAX_PAGES) : undefined;
+		try {
+			if (totalPages === undefined || size === 0) {
+				// No page count to trust: follow the pages one by one.
+				for (let pageNumber = 2; pageNumber <= MAX_PAGES && countItems(pages) < want; pageNumber++) {
+					if (pages[pageNumber - 2].length === 0) break;
+					await fetchPage(pageNumber);
+				}
+			} else {
+				const needed = Math.min(totalPages, Math.ceil(want / size));
+				await runBounded(needed - 1, PAGE_CONCURRENCY, true, async (index) => {
+					await fetchPage(index + 2, ` of ${totalPages}`);
+				});
+			}
+		} catch (error) {
+			const pageError = error as NodeApiError;
+			pageError.description =
+				`${pageError.description ?? ''} ${countItems(pages)} transactions had been fetched; none are returned, so no partial list is passed on as whole.`.trim();
+			throw pageError;
+		}
+
+		const items = uniqueById(pages.flat());
+		const expected = first.totalElements;
+		if (
+			options.returnAll &&
+			typeof expected === 'number' &&
+			totalPages !== undefined &&
+			items.length !== expected
+		) {
+			throw new NodeOperationError(
+				this.node,
+				`Calypso reported ${expected} transactions but ${items.length} different ones came back`,
 				{
-					where: `page ${pageNumber}; ${items.length} transactions were fetched before it and are not returned`,
+					description:
+						'The transactions changed while they were being fetched page by page. Run the node again; nothing was returned from this attempt.',
 				},
 			);
-			const result = Array.isArray(page.result) ? (page.result as IDataObject[]) : [];
-			items.push(...result);
-			const current = typeof page.page === 'number' && page.page >= pageNumber ? page.page : pageNumber;
-			const totalPages = typeof page.total === 'number' ? page.total : undefined;
-			if (result.length === 0 || (totalPages !== undefined && current >= totalPages)) break;
-			pageNumber = current + 1;
 		}
 		return options.returnAll ? items : items.slice(0, options.limit);
 	}
+}
+
+/** Pages fetched at once by one Find. */
+export const PAGE_CONCURRENCY = 6;
+
+function countItems(pages: IDataObject[][]): number {
+	return pages.reduce((sum, page) => sum + (page?.length ?? 0), 0);
+}
+
+function uniqueById(items: IDataObject[]): IDataObject[] {
+	const seen = new Set<unknown>();
+	return items.filter((item) => {
+		if (item.id === undefined) return true;
+		if (seen.has(item.id)) return false;
+		seen.add(item.id);
+		return true;
+	});
 }

@@ -4,9 +4,13 @@ import type { ICredentialDataDecryptedObject, IDataObject, IHttpRequestOptions }
 export const DEFAULT_BASE_URL = 'https://api.calypso.finance';
 export const ACCOUNT_PATTERN = /^0x[0-9a-fA-F]{40}$/;
 
-/** Lowercase hex HMAC-SHA512 of the exact body string, keyed with the secret. The only signing code in the package. */
-export function sign(secret: string, body: string): string {
-	return createHmac('sha512', secret).update(body, 'utf8').digest('hex');
+/**
+ * Lowercase hex HMAC-SHA512 of the exact body, keyed with the secret. The only signing code in the package: it signs
+ * requests (a string, as UTF-8) and verifies webhook deliveries (the raw bytes received, as a Buffer).
+ */
+export function sign(secret: string, body: string | Buffer): string {
+	const hmac = createHmac('sha512', secret);
+	return (typeof body === 'string' ? hmac.update(body, 'utf8') : hmac.update(body)).digest('hex');
 }
 
 export function normalizeBaseUrl(value: unknown): string {

@@ -79,9 +79,9 @@ export const operation = defineOperation<GetManyParams>({
 			name: 'pageSize',
 			type: 'number',
 			typeOptions: { minValue: 1, maxValue: MAX_PAGE_SIZE },
-			default: 100,
+			default: MAX_PAGE_SIZE,
 			description:
-				'How many transactions to ask for per request. Calypso may return fewer; paging follows what it returns.',
+				'How many transactions to ask for per request. Calypso may return fewer; paging follows what it returns. Lower it if Calypso rejects the size.',
 		},
 		{
 			displayName: 'Sort By',
@@ -128,7 +128,14 @@ export const operation = defineOperation<GetManyParams>({
 			validate.oneOf(this, i, 'Transaction States', state, TRANSACTION_STATES),
 		);
 		if (states.length > 0) query.transactionStateFilter = { in: states };
-		const pageSize = validate.integer(this, i, 'Page Size', options.pageSize ?? 100, 1, MAX_PAGE_SIZE);
+		const pageSize = validate.integer(
+			this,
+			i,
+			'Page Size',
+			options.pageSize ?? MAX_PAGE_SIZE,
+			1,
+			MAX_PAGE_SIZE,
+		);
 		return { query, returnAll, limit, pageSize };
 	},
 

@@ -1,0 +1,74 @@
+/** The item loop: concurrency keeps order and pairing; concurrency 1 is sequential. */
+import type { INodeParameters } from 'n8n-workflow';
+
+import { useEmulator } from '../helpers/calypso';
+import { runNode } from '../helpers/engine';
+
+const server = useEmulator();
+
+function getCustomers(ids: string[], options: INodeParameters = {}) {
+	return runNode(
+		server.credentials,
+		{ resource: 'customer', operation: 'get', customerId: '={{ $json.id }}', options },
+		ids.map((id) => ({ id })),
+	);
+}
+
+describe('router', () => {
+	test('items sent concurrently come out in input order, paired, even when the first answers last', async () => {
+		const customers = Array.from({ length: 12 }, (_, i) =>
+			server.emulator.seedCustomer({ email: `c${i}@example.com` }),
+		);
+		const slow = customers[0];
+		server.emulator.injectFault({
+			path: 'customer/get',
+			match: (request) =>
+				(request.body?.payload as { customerId?: string } | undefined)?.customerId === slow.id,
+			afterProcessing: true,
+			delayMs: 300,
+			status: 200,
+			body: slow,
+		});
+		const run = await getCustomers(customers.map((c) => c.id));
+		expect(run.status).toBe('success');
+		expect(run.items.map((item) => item.json.email)).toEqual(customers.map((c) => c.email));
+		expect(run.items.map((item) => item.pairedItem)).toEqual(customers.map((_, i) => ({ item: i })));
+		// The other eleven were all sent while the first was still waiting: they ran concurrently.
+		const first = server.emulator.requests[0];
+		expect(server.emulator.requests.slice(1).every((request) => request.at < first.at + 300)).toBe(true);
+	});
+
+	test('Concurrency 1 sends one item after another', async () => {
+		server.emulator.options.latencyMs = 25;
+		const customers = Array.from({ length: 5 }, () => server.emulator.seedCustomer());
+		const run = await getCustomers(
+			customers.map((c) => c.id),
+			{ concurrency: 1 },
+		);
+		expect(run.items.map((item) => item.json.id)).toEqual(customers.map((c) => c.id));
+		const arrivals = server.emulator.requests.map((request) => request.at);
+		for (let i = 1; i < arrivals.length; i++)
+			expect(arrivals[i] - arrivals[i - 1]).toBeGreaterThanOrEqual(24);
+	});
+
+	test('a bounded pool: never more items in flight than Concurrency', async () => {
+		server.emulator.options.latencyMs = 40;
+		const customers = Array.from({ length: 12 }, () => server.emulator.seedCustomer());
+		const run = await getCustomers(
+			customers.map((c) => c.id),
+			{ concurrency: 4 },
+		);
+		expect(run.items).toHaveLength(12);
+		const arrivals = server.emulator.requests.map((request) => request.at).sort((a, b) => a - b);
+		// With 4 at a time and 40 ms per answer, the fifth request cannot arrive before the first answer.
+		expect(arrivals[4] - arrivals[0]).toBeGreaterThanOrEqual(39);
+		expect(arrivals[3] - arrivals[0]).toBeLessThan(39);
+	});
+
+	test('a Concurrency outside 1..100 is refused before anything is sent', async () => {
+		const customer = server.emulator.seedCustomer();
+		const run = await getCustomers([customer.id], { concurrency: 0 });
+		expect(run.error?.message).toBe('Concurrency must be a whole number from 1 to 100, got "0"');
+		expect(server.emulator.requests).toHaveLength(0);
+	});
+});
