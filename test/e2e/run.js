@@ -14,11 +14,19 @@
  * Options: --no-build (use the existing dist/), --verbose (print n8n's output of failed executions in full).
  */
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { ensureN8n, createUserFolder } = require('../../scripts/n8n-local');
 const { createEmulator } = require('../emulator');
-const { EXAMPLES, loadExamples, seedDemo, credentialFor, nodeOutput: out, describeFailure } = require('../../scripts/examples');
+const {
+	EXAMPLES,
+	loadExamples,
+	seedDemo,
+	credentialFor,
+	nodeOutput: out,
+	describeFailure,
+} = require('../../scripts/examples');
 const { IDS, customerWorkflow, transactionWorkflow, errorWorkflow } = require('./workflows');
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -47,7 +55,8 @@ function check(name, fn) {
 
 /** Customer-purse paths of the requests, e.g. 'customer/create'. @param {any[]} requests */
 const paths = (requests) => requests.map((r) => r.path.replace('/api/v1/customer-purse/', ''));
-const isUuid = (/** @type {unknown} */ v) => typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
+const isUuid = (/** @type {unknown} */ v) =>
+	typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
 const sum = (/** @type {number[]} */ values) => Math.round(values.reduce((a, b) => a + b, 0) * 1e8) / 1e8;
 
 /**
@@ -84,16 +93,29 @@ const operationsLane = {
 				const [created] = out(x.runData, 'Create') ?? [];
 				check('customer create', () => {
 					assert.ok(isUuid(created?.id), `id: ${created?.id}`);
-					assert.deepEqual({ ...created, id: undefined },
-						{ id: undefined, email: 'e2e@example.com', description: 'created by e2e', externalId: 'e2e-new-1', blocked: false });
+					assert.deepEqual(
+						{ ...created, id: undefined },
+						{
+							id: undefined,
+							email: 'e2e@example.com',
+							description: 'created by e2e',
+							externalId: 'e2e-new-1',
+							blocked: false,
+						},
+					);
 				});
 				check('customer get', () => assert.deepEqual(out(x.runData, 'Get'), [created]));
 				check('customer update', () => {
-					assert.deepEqual(out(x.runData, 'Update'), [{ ...created, email: 'e2e-updated@example.com', description: 'updated by e2e' }]);
+					assert.deepEqual(out(x.runData, 'Update'), [
+						{ ...created, email: 'e2e-updated@example.com', description: 'updated by e2e' },
+					]);
 					assert.equal(emu.state.customers.get(created.id)?.email, 'e2e-updated@example.com');
 				});
 				check('customer getByExternalId', () =>
-					assert.deepEqual(out(x.runData, 'By external ID'), [{ ...created, email: 'e2e-updated@example.com', description: 'updated by e2e' }]));
+					assert.deepEqual(out(x.runData, 'By external ID'), [
+						{ ...created, email: 'e2e-updated@example.com', description: 'updated by e2e' },
+					]),
+				);
 				check('customer block / unblock', () => {
 					assert.equal(out(x.runData, 'Block')?.[0]?.blocked, true);
 					assert.equal(out(x.runData, 'Unblock')?.[0]?.blocked, false);
@@ -131,11 +153,24 @@ const operationsLane = {
 				});
 				check('one signed request per operation, all answered 200', () => {
 					assert.deepEqual(paths(requests), [
-						'customer/create', 'customer/get', 'customer/update', 'customer/external/get', 'customer/block',
-						'customer/unblock', 'customer/external/get', 'customer/external/get', 'customer/create',
-						'address/get', 'address/get', 'address/get', 'purse/get-all',
+						'customer/create',
+						'customer/get',
+						'customer/update',
+						'customer/external/get',
+						'customer/block',
+						'customer/unblock',
+						'customer/external/get',
+						'customer/external/get',
+						'customer/create',
+						'address/get',
+						'address/get',
+						'address/get',
+						'purse/get-all',
 					]);
-					assert.deepEqual(requests.filter((r) => r.status !== 200).map((r) => `${r.path} ${r.status}`), []);
+					assert.deepEqual(
+						requests.filter((r) => r.status !== 200).map((r) => `${r.path} ${r.status}`),
+						[],
+					);
 				});
 			},
 		},
@@ -152,9 +187,15 @@ const operationsLane = {
 					assert.equal(new Set(all.map((t) => t.id)).size, 35);
 					const dates = all.map((t) => t.createdDate);
 					assert.deepEqual(dates, [...dates].sort().reverse(), 'newest first by default');
-					assert.deepEqual(allFinds.map((r) => r.body?.payload?.pageNumber), [1, 2, 3, 4]);
+					assert.deepEqual(
+						allFinds.map((r) => r.body?.payload?.pageNumber),
+						[1, 2, 3, 4],
+					);
 					assert.ok(allFinds.length >= 4);
-					assert.deepEqual(allFinds.map((r) => /** @type {any} */ (r.response).result.length), [10, 10, 10, 5]);
+					assert.deepEqual(
+						allFinds.map((r) => /** @type {any} */ (r.response).result.length),
+						[10, 10, 10, 5],
+					);
 				});
 				check('transaction get', () => {
 					const one = out(x.runData, 'One') ?? [];
@@ -163,20 +204,40 @@ const operationsLane = {
 				check('transaction getMany with filters, sort and limit', () => {
 					const some = out(x.runData, 'Confirmed USDT_TRX, first 5') ?? [];
 					const expected = [...emu.state.transactions.values()]
-						.filter((t) => t.customerId === IDS.paged && t.transactionState === 'CONFIRMED' && t.currency === 'USDT_TRX')
+						.filter(
+							(t) =>
+								t.customerId === IDS.paged && t.transactionState === 'CONFIRMED' && t.currency === 'USDT_TRX',
+						)
 						.sort((a, b) => a.createdDate.localeCompare(b.createdDate))
 						.slice(0, 5)
 						.map((t) => t.id);
-					assert.deepEqual(some.map((t) => t.id), expected);
+					assert.deepEqual(
+						some.map((t) => t.id),
+						expected,
+					);
 					const filtered = finds.filter((r) => r.body?.payload?.transactionStateFilter);
-					assert.deepEqual(filtered.map((r) => r.body?.payload?.pageNumber), [1, 2], 'pages of 3 until 5 are in hand');
+					assert.deepEqual(
+						filtered.map((r) => r.body?.payload?.pageNumber),
+						[1, 2],
+						'pages of 3 until 5 are in hand',
+					);
 					assert.deepEqual(filtered[0].body?.payload, {
-						customerId: IDS.paged, sort: 'ASC', properties: 'createdDate', pageNumber: 1, pageSize: 3,
-						currencyFilter: { in: ['USDT_TRX'] }, transactionStateFilter: { in: ['CONFIRMED'] },
+						customerId: IDS.paged,
+						sort: 'ASC',
+						properties: 'createdDate',
+						pageNumber: 1,
+						pageSize: 3,
+						currencyFilter: { in: ['USDT_TRX'] },
+						transactionStateFilter: { in: ['CONFIRMED'] },
 					});
 				});
 				check('requests: 4 + 1 + 2, all answered 200', () => {
-					assert.deepEqual(paths(requests), [...Array(4).fill('transaction/find'), 'transaction/get', 'transaction/find', 'transaction/find']);
+					assert.deepEqual(paths(requests), [
+						...Array(4).fill('transaction/find'),
+						'transaction/get',
+						'transaction/find',
+						'transaction/find',
+					]);
 					assert.ok(requests.every((r) => r.status === 200));
 				});
 			},
@@ -199,11 +260,17 @@ const operationsLane = {
 					assert.match(String(items[1].json.error), /Calypso error 004/);
 					assert.match(String(items[2].json.error), /must be a UUID/);
 					assert.equal(items[2].json.errorCode, undefined);
-					assert.deepEqual(items.map((/** @type {any} */ i) => i.pairedItem?.item), [0, 1, 2]);
+					assert.deepEqual(
+						items.map((/** @type {any} */ i) => i.pairedItem?.item),
+						[0, 1, 2],
+					);
 				});
 				check('no request for the invalid ID; the failed ones are not retried', () => {
 					assert.deepEqual(paths(requests), ['customer/get', 'customer/get', 'customer/get']);
-					assert.deepEqual(requests.map((r) => r.body?.payload?.customerId), [IDS.known, IDS.unknown, IDS.unknown]);
+					assert.deepEqual(
+						requests.map((r) => r.body?.payload?.customerId),
+						[IDS.known, IDS.unknown, IDS.unknown],
+					);
 				});
 			},
 		},
@@ -249,21 +316,31 @@ const examplesLane = {
 					assertOk(x);
 					assert.ok(x.runData?.['Run now'] && !x.runData?.['Every hour']);
 				});
-				const confirmed = [...emu.state.transactions.values()].filter((t) => t.customerId === demo.customerId && t.transactionState === 'CONFIRMED');
+				const confirmed = [...emu.state.transactions.values()].filter(
+					(t) => t.customerId === demo.customerId && t.transactionState === 'CONFIRMED',
+				);
 				check('all CONFIRMED transactions, oldest first, over 2 pages', () => {
 					const found = out(x.runData, 'Confirmed transactions') ?? [];
 					assert.equal(found.length, confirmed.length);
 					assert.ok(found.every((t) => t.transactionState === 'CONFIRMED'));
 					const dates = found.map((t) => t.createdDate);
 					assert.deepEqual(dates, [...dates].sort());
-					assert.deepEqual(paths(requests), ['customer/external/get', 'transaction/find', 'transaction/find']);
+					assert.deepEqual(paths(requests), [
+						'customer/external/get',
+						'transaction/find',
+						'transaction/find',
+					]);
 				});
 				check('every confirmed deposit is new on the first run; totals per currency add up', () => {
 					assert.equal(out(x.runData, 'New since last run')?.length, confirmed.length);
 					const totals = out(x.runData, 'Totals per currency') ?? [];
 					assert.equal(sum(totals.map((t) => t.deposits)), confirmed.length);
 					for (const t of totals) {
-						assert.equal(t.total, sum(confirmed.filter((c) => c.currency === t.currency).map((c) => c.amount)), t.currency);
+						assert.equal(
+							t.total,
+							sum(confirmed.filter((c) => c.currency === t.currency).map((c) => c.amount)),
+							t.currency,
+						);
 					}
 				});
 			},
@@ -272,9 +349,18 @@ const examplesLane = {
 			title: `example: ${sweep.title} (second run: 1 deposit confirmed since, 1 new)`,
 			workflowId: sweep.id,
 			before(emu) {
-				const pending = [...emu.state.transactions.values()].find((t) => t.customerId === demo.customerId && t.transactionState === 'MEM_POOL_FOUND');
-				if (pending) { pending.transactionState = 'CONFIRMED'; pending.complianceState = 'CHECKED'; }
-				emu.seedTransactions(/** @type {string} */ (demo.customerId), 1, { state: 'CONFIRMED', currency: 'USDT_TRX', amount: 7.5 });
+				const pending = [...emu.state.transactions.values()].find(
+					(t) => t.customerId === demo.customerId && t.transactionState === 'MEM_POOL_FOUND',
+				);
+				if (pending) {
+					pending.transactionState = 'CONFIRMED';
+					pending.complianceState = 'CHECKED';
+				}
+				emu.seedTransactions(/** @type {string} */ (demo.customerId), 1, {
+					state: 'CONFIRMED',
+					currency: 'USDT_TRX',
+					amount: 7.5,
+				});
 			},
 			verify(x) {
 				check('the workflow succeeds', () => assertOk(x));
@@ -282,7 +368,10 @@ const examplesLane = {
 					const fresh = out(x.runData, 'New since last run') ?? [];
 					assert.equal(fresh.length, 2);
 					assert.ok(fresh.some((t) => t.amount === 7.5));
-					assert.equal(out(x.runData, 'Remember swept')?.length, (out(x.runData, 'Totals per currency') ?? []).length);
+					assert.equal(
+						out(x.runData, 'Remember swept')?.length,
+						(out(x.runData, 'Totals per currency') ?? []).length,
+					);
 				});
 			},
 		},
@@ -292,7 +381,10 @@ const examplesLane = {
 			verify(x, requests, emu) {
 				check('the workflow succeeds', () => assertOk(x));
 				check('getByExternalId → block → get: blocked: true', () => {
-					assert.deepEqual(out(x.runData, 'Confirm')?.map((c) => [c.id, c.blocked]), [[demo.customerId, true]]);
+					assert.deepEqual(
+						out(x.runData, 'Confirm')?.map((c) => [c.id, c.blocked]),
+						[[demo.customerId, true]],
+					);
 					assert.equal(emu.state.customers.get(/** @type {string} */ (demo.customerId))?.blocked, true);
 					assert.deepEqual(paths(requests), ['customer/external/get', 'customer/block', 'customer/get']);
 				});
@@ -310,8 +402,12 @@ async function runLane(lane) {
 	const emu = createEmulator();
 	lane.seed(emu);
 	await emu.start(0);
+	/** @type {string | undefined} */ let userFolder;
+	const failedBefore = failed;
 	try {
-		const uf = await createUserFolder({ name: `e2e-${lane.name}`, packageDir: ROOT });
+		// Per process, so two runs in one checkout do not share a folder; removed unless something failed.
+		const uf = await createUserFolder({ name: `e2e-${lane.name}-${process.pid}`, packageDir: ROOT });
+		userFolder = uf.userFolder;
 		await uf.importCredentials(credentialFor(emu));
 		await uf.importWorkflows(lane.workflows);
 		for (const job of lane.jobs) {
@@ -325,11 +421,17 @@ async function runLane(lane) {
 				x = await uf.execute(job.workflowId);
 			}
 			const requests = emu.requests.slice(start);
-			const failedBefore = failed;
+			const failedBeforeJob = failed;
 			say(`${job.title} [${lane.name}, ${secs(x.ms)}, ${requests.length} requests]`);
 			job.verify(x, requests, emu);
-			if (failed > failedBefore && (VERBOSE || !x.result)) {
-				say(`    n8n output:\n${(x.stdout + x.stderr).trim().split('\n').slice(VERBOSE ? 0 : -20).join('\n')}`);
+			if (failed > failedBeforeJob && (VERBOSE || !x.result)) {
+				say(
+					`    n8n output:\n${(x.stdout + x.stderr)
+						.trim()
+						.split('\n')
+						.slice(VERBOSE ? 0 : -20)
+						.join('\n')}`,
+				);
 			}
 		}
 	} catch (error) {
@@ -337,6 +439,9 @@ async function runLane(lane) {
 		say(`✘ lane ${lane.name} could not run: ${error instanceof Error ? error.stack : error}`);
 	} finally {
 		await emu.stop();
+		if (userFolder && failed === failedBefore) fs.rmSync(userFolder, { recursive: true, force: true });
+		else if (userFolder)
+			say(`  (${lane.name}: n8n user folder kept for inspection: ${path.relative(ROOT, userFolder)})`);
 	}
 }
 
@@ -344,10 +449,16 @@ function build() {
 	return new Promise((resolve, reject) => {
 		const child = spawn('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
 		let output = '';
-		child.stdout.on('data', (d) => { output += d; });
-		child.stderr.on('data', (d) => { output += d; });
+		child.stdout.on('data', (d) => {
+			output += d;
+		});
+		child.stderr.on('data', (d) => {
+			output += d;
+		});
 		child.on('error', reject);
-		child.on('close', (code) => (code === 0 ? resolve(undefined) : reject(new Error(`npm run build failed (exit ${code}):\n${output}`))));
+		child.on('close', (code) =>
+			code === 0 ? resolve(undefined) : reject(new Error(`npm run build failed (exit ${code}):\n${output}`)),
+		);
 	});
 }
 
@@ -367,6 +478,8 @@ async function main() {
 }
 
 main().catch((error) => {
-	say(`\n✘ e2e could not run: ${error instanceof Error ? error.stack : error}\n${passed} passed, ${failed + 1} failed`);
+	say(
+		`\n✘ e2e could not run: ${error instanceof Error ? error.stack : error}\n${passed} passed, ${failed + 1} failed`,
+	);
 	process.exitCode = 1;
 });

@@ -33,7 +33,11 @@ function chain(id, name, steps) {
 		if (i > 0) connections[all[i - 1].name] = { main: [[{ node: nodeName, type: 'main', index: 0 }]] };
 		return {
 			id: `e2e00000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`,
-			name: nodeName, type, typeVersion, position: [i * 220, 0], parameters,
+			name: nodeName,
+			type,
+			typeVersion,
+			position: [i * 220, 0],
+			parameters,
 			...(type === CALYPSO ? { credentials } : {}),
 			...settings,
 		};
@@ -45,33 +49,94 @@ const created = "={{ $('Create').first().json.id }}";
 
 /** Every customer and purse operation, on a customer the workflow creates. */
 const customerWorkflow = chain('e2eCustomerOps01', 'e2e: customer and purse operations', [
-	{ name: 'Create', parameters: { resource: 'customer', operation: 'create',
-		additionalFields: { email: 'e2e@example.com', description: 'created by e2e', externalId: 'e2e-new-1' } } },
+	{
+		name: 'Create',
+		parameters: {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { email: 'e2e@example.com', description: 'created by e2e', externalId: 'e2e-new-1' },
+		},
+	},
 	{ name: 'Get', parameters: { resource: 'customer', operation: 'get', customerId: '={{ $json.id }}' } },
-	{ name: 'Update', parameters: { resource: 'customer', operation: 'update', customerId: '={{ $json.id }}',
-		updateFields: { email: 'e2e-updated@example.com', description: 'updated by e2e' } } },
-	{ name: 'By external ID', parameters: { resource: 'customer', operation: 'getByExternalId', externalId: 'e2e-new-1' } },
+	{
+		name: 'Update',
+		parameters: {
+			resource: 'customer',
+			operation: 'update',
+			customerId: '={{ $json.id }}',
+			updateFields: { email: 'e2e-updated@example.com', description: 'updated by e2e' },
+		},
+	},
+	{
+		name: 'By external ID',
+		parameters: { resource: 'customer', operation: 'getByExternalId', externalId: 'e2e-new-1' },
+	},
 	{ name: 'Block', parameters: { resource: 'customer', operation: 'block', customerId: '={{ $json.id }}' } },
-	{ name: 'Unblock', parameters: { resource: 'customer', operation: 'unblock', customerId: '={{ $json.id }}' } },
-	{ name: 'Get or create (existing)', parameters: { resource: 'customer', operation: 'getOrCreate', externalId: 'e2e-new-1',
-		additionalFields: { email: 'ignored@example.com' } } },
-	{ name: 'Get or create (new)', parameters: { resource: 'customer', operation: 'getOrCreate', externalId: 'e2e-new-2',
-		additionalFields: { email: 'e2e-new-2@example.com', description: 'made by getOrCreate' } } },
-	{ name: 'Address USDT_TRX', parameters: { resource: 'purse', operation: 'getAddress', customerId: created, currency: 'USDT_TRX' } },
-	{ name: 'Address TRX', parameters: { resource: 'purse', operation: 'getAddress', customerId: created, currency: 'TRX' } },
-	{ name: 'Address BTC', parameters: { resource: 'purse', operation: 'getAddress', customerId: created, currency: 'BTC' } },
+	{
+		name: 'Unblock',
+		parameters: { resource: 'customer', operation: 'unblock', customerId: '={{ $json.id }}' },
+	},
+	{
+		name: 'Get or create (existing)',
+		parameters: {
+			resource: 'customer',
+			operation: 'getOrCreate',
+			externalId: 'e2e-new-1',
+			additionalFields: { email: 'ignored@example.com' },
+		},
+	},
+	{
+		name: 'Get or create (new)',
+		parameters: {
+			resource: 'customer',
+			operation: 'getOrCreate',
+			externalId: 'e2e-new-2',
+			additionalFields: { email: 'e2e-new-2@example.com', description: 'made by getOrCreate' },
+		},
+	},
+	{
+		name: 'Address USDT_TRX',
+		parameters: { resource: 'purse', operation: 'getAddress', customerId: created, currency: 'USDT_TRX' },
+	},
+	{
+		name: 'Address TRX',
+		parameters: { resource: 'purse', operation: 'getAddress', customerId: created, currency: 'TRX' },
+	},
+	{
+		name: 'Address BTC',
+		parameters: { resource: 'purse', operation: 'getAddress', customerId: created, currency: 'BTC' },
+	},
 	{ name: 'Purses', parameters: { resource: 'purse', operation: 'getAll', customerId: created } },
 ]);
 
 /** Transaction Find over several pages, a filtered and limited Find, and Get. */
 const transactionWorkflow = chain('e2eTransactions1', 'e2e: transactions', [
-	{ name: 'All', parameters: { resource: 'transaction', operation: 'getMany', customerId: IDS.paged, returnAll: true } },
-	{ name: 'One', executeOnce: true, parameters: { resource: 'transaction', operation: 'get',
-		transactionId: "={{ $('All').last().json.id }}" } },
-	{ name: 'Confirmed USDT_TRX, first 5', executeOnce: true, parameters: { resource: 'transaction', operation: 'getMany',
-		customerId: IDS.paged, returnAll: false, limit: 5,
-		filters: { currency: 'USDT_TRX', transactionStates: ['CONFIRMED'] },
-		options: { sortBy: 'createdDate', sortDirection: 'ASC', pageSize: 3 } } },
+	{
+		name: 'All',
+		parameters: { resource: 'transaction', operation: 'getMany', customerId: IDS.paged, returnAll: true },
+	},
+	{
+		name: 'One',
+		executeOnce: true,
+		parameters: {
+			resource: 'transaction',
+			operation: 'get',
+			transactionId: "={{ $('All').last().json.id }}",
+		},
+	},
+	{
+		name: 'Confirmed USDT_TRX, first 5',
+		executeOnce: true,
+		parameters: {
+			resource: 'transaction',
+			operation: 'getMany',
+			customerId: IDS.paged,
+			returnAll: false,
+			limit: 5,
+			filters: { currency: 'USDT_TRX', transactionStates: ['CONFIRMED'] },
+			options: { sortBy: 'createdDate', sortDirection: 'ASC', pageSize: 3 },
+		},
+	},
 ]);
 
 /**
@@ -79,11 +144,24 @@ const transactionWorkflow = chain('e2eTransactions1', 'e2e: transactions', [
  * error that stops the workflow.
  */
 const errorWorkflow = chain('e2eErrors0000001', 'e2e: errors', [
-	{ name: 'Three IDs', type: 'n8n-nodes-base.code', typeVersion: 2, parameters: {
-		jsCode: `return [${JSON.stringify(IDS.known)}, ${JSON.stringify(IDS.unknown)}, 'not-a-uuid'].map((customerId) => ({ json: { customerId } }));` } },
-	{ name: 'Get, continue on fail', onError: 'continueRegularOutput',
-		parameters: { resource: 'customer', operation: 'get', customerId: '={{ $json.customerId }}' } },
-	{ name: 'Get unknown', executeOnce: true, parameters: { resource: 'customer', operation: 'get', customerId: IDS.unknown } },
+	{
+		name: 'Three IDs',
+		type: 'n8n-nodes-base.code',
+		typeVersion: 2,
+		parameters: {
+			jsCode: `return [${JSON.stringify(IDS.known)}, ${JSON.stringify(IDS.unknown)}, 'not-a-uuid'].map((customerId) => ({ json: { customerId } }));`,
+		},
+	},
+	{
+		name: 'Get, continue on fail',
+		onError: 'continueRegularOutput',
+		parameters: { resource: 'customer', operation: 'get', customerId: '={{ $json.customerId }}' },
+	},
+	{
+		name: 'Get unknown',
+		executeOnce: true,
+		parameters: { resource: 'customer', operation: 'get', customerId: IDS.unknown },
+	},
 ]);
 
 module.exports = { IDS, customerWorkflow, transactionWorkflow, errorWorkflow };
