@@ -21,6 +21,8 @@ export interface EmulatorOptions {
 export interface Fault {
 	/** Path suffix ('customer/create') or full path; undefined = any path. */
 	path?: string;
+	/** HTTP method ('POST', 'DELETE'); undefined = any method. */
+	method?: string;
 	/** Extra matcher; `body` is the parsed JSON body (undefined if not JSON). */
 	match?: (req: { path: string; body: Record<string, unknown> | undefined }) => boolean;
 	/** How many matching requests this fault applies to. Default 1. */
@@ -102,6 +104,90 @@ export interface SeedTransactionsOptions {
 	amount?: number;
 }
 
+export type CustomerPurseEvent =
+	| 'CUSTOMER_PURSE_EXPIRED'
+	| 'CUSTOMER_PURSE_MEM_POOL_FOUND'
+	| 'CUSTOMER_PURSE_PENDING_COMPLIANCE'
+	| 'CUSTOMER_PURSE_COMPLIANCE_DECLINED'
+	| 'CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE'
+	| 'CUSTOMER_PURSE_TRANSLATION_TO_ACCOUNT_COMPLETED';
+
+/** A webhook subscription, as the list and create endpoints return it. */
+export interface Subscription {
+	requestId: string;
+	notificationEventTypes: string[];
+	notificationServiceTypes: string[];
+	url: string;
+	/** Sent as the `Key` header of every delivery. */
+	publicKey: string;
+	/** Signs every delivery (`Sign` = hex HMAC-SHA512 of the body). */
+	secretKey: string;
+	/** No timezone, like Calypso's dates. */
+	createdDate: string;
+}
+
+/** The JSON body of a delivery. */
+export interface EventEnvelope {
+	/** The subscription's requestId. */
+	requestId: string;
+	/** The event id: increasing numbers (from 1001), unless given. */
+	id: number;
+	createdDate: string;
+	level: 'SUCCESS' | 'INFO' | 'WARNING' | string;
+	service: 'CUSTOMER_PURSE';
+	eventType: string;
+	/** customerId, customerBlocked, purseId, address; transactionId, amount, currency for transaction events. */
+	data: Record<string, unknown>;
+}
+
+export interface EventSpec {
+	/** Default: the subscription's first event type. */
+	eventType?: CustomerPurseEvent | string;
+	/** Fill `data` from this seeded transaction (its customer, purse, amount, currency). */
+	transactionId?: string;
+	/** Fill `data` from this seeded customer (and its first purse), for purse events. */
+	customerId?: string;
+	/** Merged over the derived data. */
+	data?: Record<string, unknown>;
+	id?: number;
+	level?: string;
+	createdDate?: string;
+}
+
+export interface DeliverOptions {
+	/** Re-send an earlier delivery to this subscription byte for byte: `true` = the latest, a number = that event id. */
+	redeliver?: boolean | number;
+	/** Sign with a wrong secret. */
+	forge?: boolean;
+	/** Send no `Sign` header. */
+	unsigned?: boolean;
+	/** Send this `Key` header instead of the subscription's publicKey. */
+	key?: string;
+	/** Change the body after it was signed. */
+	tamper?: (rawBody: string) => string;
+	/** Deliver an event type the subscription does not list (normally an error). */
+	anyEvent?: boolean;
+	/** Default 30000. */
+	timeoutMs?: number;
+}
+
+export interface Delivery {
+	requestId: string;
+	id: number;
+	eventType: string;
+	envelope: EventEnvelope;
+	/** The body as signed (a `tamper`ed body is not recorded). */
+	rawBody: string;
+	headers: Record<string, string>;
+	redelivery: boolean;
+	forged: boolean;
+	unsigned: boolean;
+	/** The receiver's answer; 0 while pending or when it failed at the network level. */
+	status: number;
+	response: unknown;
+	at: number;
+}
+
 export interface Emulator {
 	/** Listens on 127.0.0.1 (port 0 = random); resolves the base URL, e.g. 'http://127.0.0.1:34567'. */
 	start(port?: number): Promise<string>;
@@ -110,9 +196,22 @@ export interface Emulator {
 	readonly baseUrl: string;
 	readonly credentials: { apiKey: string; apiSecret: string; account: string; baseUrl: string };
 	readonly requests: RecordedRequest[];
+	/** Every webhook delivery sent by deliverEvent, oldest first. */
+	readonly deliveries: Delivery[];
+	/** The current webhook subscriptions (also `state.subscriptions`, by requestId). */
+	readonly subscriptions: Subscription[];
+	/**
+	 * POSTs a signed event envelope to a subscription's URL, like Calypso: headers `Key` (publicKey) and `Sign`
+	 * (HMAC-SHA512 of the body with secretKey). Resolves with the receiver's answer; rejects on a network error.
+	 */
+	deliverEvent(
+		subscription: string | { requestId: string },
+		event?: EventSpec,
+		opts?: DeliverOptions,
+	): Promise<{ status: number; body: unknown; id: number; envelope: EventEnvelope; rawBody: string }>;
 	/** Mutable at runtime. */
 	options: Required<EmulatorOptions>;
-	/** Clears state, recorded requests and queued faults (options are kept). */
+	/** Clears state (subscriptions too), recorded requests and deliveries, and queued faults (options are kept). */
 	reset(): void;
 	/** Queue a fault; the first matching fault with times left applies. */
 	injectFault(fault: Fault): void;
@@ -130,6 +229,7 @@ export interface Emulator {
 		customers: Map<string, Customer>;
 		purses: Map<string, Purse>;
 		transactions: Map<string, Transaction & { customerId: string }>;
+		subscriptions: Map<string, Subscription>;
 	};
 	/** Optional hook called after each response is sent (or the socket dropped); used by cli.js for logging. */
 	onRequest?: (req: RecordedRequest, elapsedMs: number) => void;
@@ -142,3 +242,6 @@ export function sign(secret: string, body: string): string;
 
 export const SUPPORTED_CURRENCIES: string[];
 export const CHAIN_OF: Record<string, string>;
+export const EVENT_TYPES: CustomerPurseEvent[];
+/** '/api/v1/subscription/webhook' */
+export const SUBSCRIPTION_PATH: string;

@@ -1,11 +1,13 @@
 // @ts-check
 'use strict';
 /**
- * Test emulator of the Calypso Pay "Customer Purse" HTTP API.
+ * Test emulator of the Calypso Pay "Customer Purse" HTTP API, and of its webhook subscriptions.
  * Zero dependencies: Node built-ins only. Request payloads are validated against the
- * OpenAPI file that sits beside this module (read at runtime).
+ * OpenAPI file that sits beside this module (read at runtime); the subscription endpoints, which
+ * that file does not describe, are validated by hand (see SUBSCRIPTION_PATH).
  */
 const http = require('node:http');
+const https = require('node:https');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -13,14 +15,60 @@ const path = require('node:path');
 const SPEC_FILE = path.join(__dirname, 'calypso-customer-purse.openapi.json');
 const PREFIX = '/api/v1/customer-purse/';
 const TIMESTAMP_WINDOW_MS = 180000;
+/** list: POST (no payload); create: POST …/create; delete: DELETE with a JSON body. */
+const SUBSCRIPTION_PATH = '/api/v1/subscription/webhook';
+/** The Customer Purse events, with the `level` their deliveries carry. */
+const EVENT_LEVELS = {
+	CUSTOMER_PURSE_EXPIRED: 'WARNING',
+	CUSTOMER_PURSE_MEM_POOL_FOUND: 'INFO',
+	CUSTOMER_PURSE_PENDING_COMPLIANCE: 'INFO',
+	CUSTOMER_PURSE_COMPLIANCE_DECLINED: 'WARNING',
+	CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE: 'SUCCESS',
+	CUSTOMER_PURSE_TRANSLATION_TO_ACCOUNT_COMPLETED: 'SUCCESS',
+};
+const EVENT_TYPES = Object.keys(EVENT_LEVELS);
+const SERVICE_TYPES = ['CUSTOMER_PURSE'];
+/** Hand-written schemas for the subscription requests (same validator as the OpenAPI ones). */
+const SUBSCRIPTION_SCHEMAS = {
+	envelope: {
+		type: 'object',
+		required: ['account', 'timestamp'],
+		properties: {
+			account: { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$' },
+			timestamp: { type: 'integer', format: 'int64' },
+		},
+	},
+	create: {
+		type: 'object',
+		required: ['requestId', 'notificationEventTypes', 'notificationServiceTypes', 'url'],
+		properties: {
+			requestId: { type: 'string', format: 'uuid' },
+			notificationEventTypes: { type: 'array', items: { type: 'string', enum: EVENT_TYPES } },
+			notificationServiceTypes: { type: 'array', items: { type: 'string', enum: SERVICE_TYPES } },
+			url: { type: 'string', maxLength: 2048 },
+		},
+	},
+	delete: {
+		type: 'object',
+		required: ['requestId'],
+		properties: { requestId: { type: 'string', format: 'uuid' } },
+	},
+};
 
 /** @type {Record<string, string>} currency -> blockchain */
 const CHAIN_OF = {
 	BTC: 'BTC',
-	ETH: 'ETH', USDT: 'ETH', USDC: 'ETH', DAI: 'ETH',
-	TRX: 'TRX', USDT_TRX: 'TRX', USDC_TRX: 'TRX',
-	BNB: 'BSC', USDT_BSC: 'BSC',
-	POL: 'POLYGON', USDT_MATIC: 'POLYGON',
+	ETH: 'ETH',
+	USDT: 'ETH',
+	USDC: 'ETH',
+	DAI: 'ETH',
+	TRX: 'TRX',
+	USDT_TRX: 'TRX',
+	USDC_TRX: 'TRX',
+	BNB: 'BSC',
+	USDT_BSC: 'BSC',
+	POL: 'POLYGON',
+	USDT_MATIC: 'POLYGON',
 	LTC: 'LTC',
 	XDG: 'XDG',
 };
@@ -32,8 +80,17 @@ const COMPLIANCE_OF = {
 	CONFIRMED: 'CHECKED',
 	DECLINED: 'DECLINE',
 };
-const TX_FIELDS = ['id', 'amount', 'addressFrom', 'currency', 'transactionHash', 'transactionState',
-	'complianceState', 'translationToAccountCompleted', 'createdDate'];
+const TX_FIELDS = [
+	'id',
+	'amount',
+	'addressFrom',
+	'currency',
+	'transactionHash',
+	'transactionState',
+	'complianceState',
+	'translationToAccountCompleted',
+	'createdDate',
+];
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 const BECH32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
@@ -66,7 +123,8 @@ function validate(spec, schema, value, at) {
 	const fail = (/** @type {string} */ m) => `${at}: ${m}`;
 	switch (schema.type) {
 		case 'object': {
-			if (value === null || typeof value !== 'object' || Array.isArray(value)) return fail('must be an object');
+			if (value === null || typeof value !== 'object' || Array.isArray(value))
+				return fail('must be an object');
 			for (const name of schema.required || []) {
 				if (value[name] === undefined || value[name] === null) return `${at}.${name}: is required`;
 			}
@@ -87,16 +145,21 @@ function validate(spec, schema, value, at) {
 		}
 		case 'string': {
 			if (typeof value !== 'string') return fail('must be a string');
-			if (schema.enum && !schema.enum.includes(value)) return fail(`must be one of [${schema.enum.join(', ')}]`);
+			if (schema.enum && !schema.enum.includes(value))
+				return fail(`must be one of [${schema.enum.join(', ')}]`);
 			if (schema.format === 'uuid' && !UUID_RE.test(value)) return fail('must be a uuid');
-			if (schema.pattern && !new RegExp(schema.pattern).test(value)) return fail(`must match "${schema.pattern}"`);
-			if (schema.maxLength !== undefined && value.length > schema.maxLength) return fail(`length must be at most ${schema.maxLength}`);
-			if (schema.minLength !== undefined && value.length < schema.minLength) return fail(`length must be at least ${schema.minLength}`);
+			if (schema.pattern && !new RegExp(schema.pattern).test(value))
+				return fail(`must match "${schema.pattern}"`);
+			if (schema.maxLength !== undefined && value.length > schema.maxLength)
+				return fail(`length must be at most ${schema.maxLength}`);
+			if (schema.minLength !== undefined && value.length < schema.minLength)
+				return fail(`length must be at least ${schema.minLength}`);
 			return null;
 		}
 		case 'integer': {
 			if (typeof value !== 'number' || !Number.isInteger(value)) return fail('must be an integer');
-			if (schema.format === 'int32' && (value < -2147483648 || value > 2147483647)) return fail('must be a 32-bit integer');
+			if (schema.format === 'int32' && (value < -2147483648 || value > 2147483647))
+				return fail('must be a 32-bit integer');
 			if (!Number.isSafeInteger(value)) return fail('must be a 64-bit integer');
 			return null;
 		}
@@ -112,7 +175,10 @@ function validate(spec, schema, value, at) {
 /** @param {any} spec @param {string} ref */
 function resolveRef(spec, ref) {
 	if (!ref.startsWith('#/')) throw new Error(`Unsupported $ref ${ref}`);
-	return ref.slice(2).split('/').reduce((node, key) => (node ? node[key] : undefined), spec);
+	return ref
+		.slice(2)
+		.split('/')
+		.reduce((node, key) => (node ? node[key] : undefined), spec);
 }
 
 // ---------------------------------------------------------------- fake chain data
@@ -127,11 +193,16 @@ function randomChars(alphabet, n) {
 /** @param {string} chain */
 function fakeAddress(chain) {
 	switch (chain) {
-		case 'TRX': return 'T' + randomChars(B58, 33);
-		case 'BTC': return 'bc1q' + randomChars(BECH32, 38);
-		case 'LTC': return 'ltc1q' + randomChars(BECH32, 38);
-		case 'XDG': return 'D' + randomChars(B58, 33);
-		default: return '0x' + crypto.randomBytes(20).toString('hex'); // ETH, BSC, POLYGON
+		case 'TRX':
+			return 'T' + randomChars(B58, 33);
+		case 'BTC':
+			return 'bc1q' + randomChars(BECH32, 38);
+		case 'LTC':
+			return 'ltc1q' + randomChars(BECH32, 38);
+		case 'XDG':
+			return 'D' + randomChars(B58, 33);
+		default:
+			return '0x' + crypto.randomBytes(20).toString('hex'); // ETH, BSC, POLYGON
 	}
 }
 /** @param {string} chain */
@@ -152,9 +223,17 @@ function pick(obj, keys) {
 /** @param {any} c */
 const customerDTO = (c) => pick(c, ['id', 'email', 'description', 'externalId', 'blocked']);
 /** @param {any} p */
-const purseDTO = (p) => ({ id: p.id, address: p.address, currencies: [...p.currencies], createdDate: p.createdDate });
+const purseDTO = (p) => ({
+	id: p.id,
+	address: p.address,
+	currencies: [...p.currencies],
+	createdDate: p.createdDate,
+});
 /** @param {any} t */
-const txDTO = (t) => ({ ...pick(t, TX_FIELDS), complianceState: COMPLIANCE_OF[t.transactionState] || t.complianceState });
+const txDTO = (t) => ({
+	...pick(t, TX_FIELDS),
+	complianceState: COMPLIANCE_OF[t.transactionState] || t.complianceState,
+});
 
 // ---------------------------------------------------------------- transaction/find helpers
 
@@ -212,9 +291,13 @@ function createEmulator(options = {}) {
 		/** @type {Map<string, any>} */ customers: new Map(),
 		/** @type {Map<string, any>} */ purses: new Map(),
 		/** @type {Map<string, any>} */ transactions: new Map(),
+		/** @type {Map<string, any>} */ subscriptions: new Map(),
 	};
 	/** @type {any[]} */
 	const requests = [];
+	/** @type {any[]} */
+	const deliveries = [];
+	let nextEventId = 1001;
 	/** @type {any[]} */
 	const faults = [];
 	/** @type {Set<import('node:net').Socket>} */
@@ -229,11 +312,18 @@ function createEmulator(options = {}) {
 	const now = () => Date.now() + (Number(opts.clockOffsetMs) || 0);
 	const isoNow = () => new Date(now()).toISOString();
 	/** @param {number} ms @returns {Promise<void>} */
-	const sleep = (ms) => new Promise((resolve) => {
-		if (!(ms > 0)) return resolve();
-		const entry = { timer: setTimeout(() => { timers.delete(entry); resolve(); }, ms), resolve };
-		timers.add(entry);
-	});
+	const sleep = (ms) =>
+		new Promise((resolve) => {
+			if (!(ms > 0)) return resolve();
+			const entry = {
+				timer: setTimeout(() => {
+					timers.delete(entry);
+					resolve();
+				}, ms),
+				resolve,
+			};
+			timers.add(entry);
+		});
 
 	/** @param {string} id */
 	function getCustomer(id) {
@@ -263,8 +353,13 @@ function createEmulator(options = {}) {
 	/** @type {Record<string, (p: any) => any>} */
 	const operations = {
 		'customer/create': (p) => {
-			const c = { id: crypto.randomUUID(), email: p.email ?? undefined, description: p.description ?? undefined,
-				externalId: p.externalId ?? undefined, blocked: false };
+			const c = {
+				id: crypto.randomUUID(),
+				email: p.email ?? undefined,
+				description: p.description ?? undefined,
+				externalId: p.externalId ?? undefined,
+				blocked: false,
+			};
 			state.customers.set(c.id, c);
 			return customerDTO(c);
 		},
@@ -278,11 +373,21 @@ function createEmulator(options = {}) {
 			if (p.description != null) c.description = p.description;
 			return customerDTO(c);
 		},
-		'customer/block': (p) => { const c = getCustomer(p.customerId); c.blocked = true; return customerDTO(c); },
-		'customer/unblock': (p) => { const c = getCustomer(p.customerId); c.blocked = false; return customerDTO(c); },
+		'customer/block': (p) => {
+			const c = getCustomer(p.customerId);
+			c.blocked = true;
+			return customerDTO(c);
+		},
+		'customer/unblock': (p) => {
+			const c = getCustomer(p.customerId);
+			c.blocked = false;
+			return customerDTO(c);
+		},
 		'purse/get-all': (p) => {
 			getCustomer(p.customerId);
-			return { purses: [...state.purses.values()].filter((x) => x.customerId === p.customerId).map(purseDTO) };
+			return {
+				purses: [...state.purses.values()].filter((x) => x.customerId === p.customerId).map(purseDTO),
+			};
 		},
 		'address/get': (p) => {
 			getCustomer(p.customerId);
@@ -296,7 +401,8 @@ function createEmulator(options = {}) {
 		'transaction/find': (p) => {
 			if (p.pageNumber < 1) throw badRequest('payload.pageNumber: must be greater than or equal to 1');
 			if (p.pageSize < 1) throw badRequest('payload.pageSize: must be greater than or equal to 1');
-			if (!TX_FIELDS.includes(p.properties)) throw badRequest(`payload.properties: unknown sort property '${p.properties}'`);
+			if (!TX_FIELDS.includes(p.properties))
+				throw badRequest(`payload.properties: unknown sort property '${p.properties}'`);
 			getCustomer(p.customerId);
 			const dir = p.sort === 'DESC' ? -1 : 1;
 			const key = p.properties;
@@ -319,14 +425,16 @@ function createEmulator(options = {}) {
 	};
 
 	/**
-	 * Authenticates, validates and runs one request. Throws ApiError on failure.
-	 * @param {string} op @param {string} rawBody @param {http.IncomingHttpHeaders} headers
+	 * Checks Key and Sign, then parses the body. Throws ApiError on failure.
+	 * @param {string} rawBody @param {http.IncomingHttpHeaders} headers @returns {any}
 	 */
-	function processRequest(op, rawBody, headers) {
+	function authenticate(rawBody, headers) {
 		const key = headers['key'];
 		if (typeof key !== 'string' || key !== opts.apiKey) throw new ApiError(401, '002', 'Invalid API key');
 		const sign = headers['sign'];
-		const expected = Buffer.from(crypto.createHmac('sha512', opts.apiSecret).update(rawBody, 'utf8').digest('hex'));
+		const expected = Buffer.from(
+			crypto.createHmac('sha512', opts.apiSecret).update(rawBody, 'utf8').digest('hex'),
+		);
 		const given = Buffer.from(typeof sign === 'string' ? sign : '');
 		if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
 			throw new ApiError(400, '003', 'Wrong sign');
@@ -338,14 +446,34 @@ function createEmulator(options = {}) {
 		} catch {
 			throw badRequest('body: must be valid JSON');
 		}
+		if (body === null || typeof body !== 'object' || Array.isArray(body))
+			throw badRequest('body: must be an object');
+		return body;
+	}
+
+	/** Account and timestamp of a parsed, schema-checked body. @param {any} body */
+	function checkAccountAndTime(body) {
+		if (body.account !== opts.account) throw badRequest('Account not found for this API key');
+		if (Math.abs(body.timestamp - now()) > TIMESTAMP_WINDOW_MS)
+			throw new ApiError(400, '011', 'Invalid timestamp');
+	}
+
+	/**
+	 * Authenticates, validates and runs one request. Throws ApiError on failure.
+	 * @param {string} op @param {string} rawBody @param {http.IncomingHttpHeaders} headers
+	 */
+	function processRequest(op, rawBody, headers) {
+		const body = authenticate(rawBody, headers);
 		const container = containers[op];
-		if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('body: must be an object');
 		const { payload: payloadSchema, ...envelopeProps } = container.properties;
-		const envelope = { ...container, properties: envelopeProps, required: (container.required || []).filter((/** @type {string} */ r) => r !== 'payload') };
+		const envelope = {
+			...container,
+			properties: envelopeProps,
+			required: (container.required || []).filter((/** @type {string} */ r) => r !== 'payload'),
+		};
 		const envErr = validate(spec, envelope, body, 'body');
 		if (envErr) throw badRequest(envErr.replace(/^body\./, ''));
-		if (body.account !== opts.account) throw badRequest('Account not found for this API key');
-		if (Math.abs(body.timestamp - now()) > TIMESTAMP_WINDOW_MS) throw new ApiError(400, '011', 'Invalid timestamp');
+		checkAccountAndTime(body);
 		if (body.payload === undefined || body.payload === null) {
 			if ((container.required || []).includes('payload')) throw badRequest('payload: is required');
 		} else {
@@ -355,8 +483,152 @@ function createEmulator(options = {}) {
 		return operations[op](body.payload || {});
 	}
 
+	/** @param {any} s */
+	const subscriptionDTO = (s) => ({
+		requestId: s.requestId,
+		notificationEventTypes: [...s.notificationEventTypes],
+		notificationServiceTypes: [...s.notificationServiceTypes],
+		url: s.url,
+		publicKey: s.publicKey,
+		secretKey: s.secretKey,
+		createdDate: s.createdDate,
+	});
+
+	/** The subscription operation a request is for, if any. @param {string | undefined} method @param {string} urlPath */
+	function subscriptionOp(method, urlPath) {
+		if (urlPath === SUBSCRIPTION_PATH && method === 'POST') return 'list';
+		if (urlPath === SUBSCRIPTION_PATH && method === 'DELETE') return 'delete';
+		if (urlPath === `${SUBSCRIPTION_PATH}/create` && method === 'POST') return 'create';
+		return undefined;
+	}
+
+	/**
+	 * The webhook subscription endpoints: same Key/Sign/account/timestamp checks as every request.
+	 * @param {'list' | 'create' | 'delete'} op @param {string} rawBody @param {http.IncomingHttpHeaders} headers
+	 */
+	function processSubscription(op, rawBody, headers) {
+		const body = authenticate(rawBody, headers);
+		const envErr = validate(spec, SUBSCRIPTION_SCHEMAS.envelope, body, 'body');
+		if (envErr) throw badRequest(envErr.replace(/^body\./, ''));
+		checkAccountAndTime(body);
+		if (op === 'list') return { subscriptions: [...state.subscriptions.values()].map(subscriptionDTO) };
+		const p = body.payload;
+		if (p === undefined || p === null) throw badRequest('payload: is required');
+		const err = validate(spec, SUBSCRIPTION_SCHEMAS[op], p, 'payload');
+		if (err) throw badRequest(err);
+		if (op === 'delete') {
+			const s = state.subscriptions.get(p.requestId);
+			if (!s) throw notFound('Subscription');
+			state.subscriptions.delete(p.requestId);
+			return { requestId: p.requestId };
+		}
+		if (p.notificationEventTypes.length === 0)
+			throw badRequest('payload.notificationEventTypes: must not be empty');
+		if (p.notificationServiceTypes.length === 0)
+			throw badRequest('payload.notificationServiceTypes: must not be empty');
+		/** @type {URL} */
+		let url;
+		try {
+			url = new URL(p.url);
+		} catch {
+			throw badRequest('payload.url: must be a URL');
+		}
+		if (url.protocol !== 'http:' && url.protocol !== 'https:')
+			throw badRequest('payload.url: must be an http(s) URL');
+		if (state.subscriptions.has(p.requestId)) throw badRequest('payload.requestId: already used');
+		const s = {
+			requestId: p.requestId,
+			notificationEventTypes: [...new Set(/** @type {string[]} */ (p.notificationEventTypes))],
+			notificationServiceTypes: [...new Set(/** @type {string[]} */ (p.notificationServiceTypes))],
+			url: p.url,
+			publicKey: crypto.randomBytes(16).toString('hex'),
+			secretKey: crypto.randomBytes(16).toString('hex'),
+			createdDate: isoNow().replace(/Z$/, ''),
+		};
+		state.subscriptions.set(s.requestId, s);
+		return subscriptionDTO(s);
+	}
+
+	/**
+	 * The `data` of an event: from a seeded transaction (`transactionId`) or customer (`customerId`), if given.
+	 * @param {any} event
+	 */
+	function eventData(event) {
+		/** @type {Record<string, unknown>} */
+		const data = {};
+		const t = event.transactionId ? state.transactions.get(event.transactionId) : undefined;
+		if (event.transactionId && !t)
+			throw new Error(`deliverEvent: unknown transaction ${event.transactionId}`);
+		const customerId = t ? t.customerId : event.customerId;
+		if (customerId) {
+			const c = state.customers.get(customerId);
+			if (!c) throw new Error(`deliverEvent: unknown customer ${customerId}`);
+			data.customerId = c.id;
+			data.customerBlocked = !!c.blocked;
+			const purse = t
+				? ensurePurse(c.id, t.currency)
+				: [...state.purses.values()].find((x) => x.customerId === c.id);
+			if (purse) {
+				data.purseId = purse.id;
+				data.address = purse.address;
+			}
+		}
+		if (t) {
+			data.transactionId = t.id;
+			data.amount = t.amount;
+			data.currency = t.currency;
+		}
+		return data;
+	}
+
+	/**
+	 * POSTs a body to a URL and reads the answer. No keep-alive: nothing stays open afterwards.
+	 * @param {string} url @param {string} body @param {Record<string, string>} headers @param {number} timeoutMs
+	 * @returns {Promise<{ status: number, body: any, headers: http.IncomingHttpHeaders }>}
+	 */
+	function post(url, body, headers, timeoutMs) {
+		const target = new URL(url);
+		const lib = target.protocol === 'https:' ? https : http;
+		return new Promise((resolve, reject) => {
+			const req = lib.request(
+				target,
+				{
+					method: 'POST',
+					agent: false,
+					timeout: timeoutMs,
+					headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' },
+				},
+				(res) => {
+					const chunks = /** @type {Buffer[]} */ ([]);
+					res.on('data', (chunk) => chunks.push(chunk));
+					res.on('end', () => {
+						const text = Buffer.concat(chunks).toString('utf8');
+						/** @type {any} */
+						let parsed = text;
+						try {
+							parsed = JSON.parse(text);
+						} catch {
+							/* not JSON */
+						}
+						resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
+					});
+					res.on('error', reject);
+				},
+			);
+			req.on('timeout', () =>
+				req.destroy(new Error(`deliverEvent: no answer from ${url} in ${timeoutMs} ms`)),
+			);
+			req.on('error', reject);
+			req.end(body);
+		});
+	}
+
 	/** @param {string} code @param {string} message */
-	const errorBody = (code, message) => ({ errorCode: code, message, traceId: crypto.randomBytes(16).toString('hex') });
+	const errorBody = (code, message) => ({
+		errorCode: code,
+		message,
+		traceId: crypto.randomBytes(16).toString('hex'),
+	});
 
 	/** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
 	async function handle(req, res) {
@@ -366,12 +638,25 @@ function createEmulator(options = {}) {
 		const rawBody = Buffer.concat(chunks).toString('utf8');
 		/** @type {any} */
 		let parsed;
-		try { parsed = JSON.parse(rawBody); } catch { parsed = undefined; }
+		try {
+			parsed = JSON.parse(rawBody);
+		} catch {
+			parsed = undefined;
+		}
 		/** @type {Record<string, string | undefined>} */
 		const headers = {};
 		for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
 		const started = Date.now();
-		const record = { method: req.method || '', path: urlPath, headers, rawBody, body: parsed, status: 0, response: /** @type {any} */ (undefined), at: now() };
+		const record = {
+			method: req.method || '',
+			path: urlPath,
+			headers,
+			rawBody,
+			body: parsed,
+			status: 0,
+			response: /** @type {any} */ (undefined),
+			at: now(),
+		};
 		requests.push(record);
 
 		/** @param {number} status @param {any} payload @param {Record<string, string>} [extraHeaders] */
@@ -388,7 +673,8 @@ function createEmulator(options = {}) {
 			/** @type {Record<string, string>} */
 			const h = {
 				Date: new Date(now()).toUTCString(),
-				'Content-Type': isRaw && payload.trimStart().startsWith('<') ? 'text/html; charset=utf-8' : 'application/json',
+				'Content-Type':
+					isRaw && payload.trimStart().startsWith('<') ? 'text/html; charset=utf-8' : 'application/json',
 				'Content-Length': String(Buffer.byteLength(text)),
 				...extraHeaders,
 			};
@@ -413,9 +699,14 @@ function createEmulator(options = {}) {
 
 		const fault = faults.find((f) => {
 			if (!(f.times > 0)) return false;
+			if (f.method && f.method !== req.method) return false;
 			if (f.path && !urlPath.endsWith(f.path)) return false;
 			if (f.match) {
-				try { if (!f.match({ path: urlPath, body: parsed })) return false; } catch { return false; }
+				try {
+					if (!f.match({ path: urlPath, body: parsed })) return false;
+				} catch {
+					return false;
+				}
 			}
 			return true;
 		});
@@ -426,14 +717,20 @@ function createEmulator(options = {}) {
 		/** @type {any} */
 		let result;
 		const op = urlPath.startsWith(PREFIX) ? urlPath.slice(PREFIX.length) : '';
-		if (req.method !== 'POST' || !containers[op]) {
+		const subscriptionOperation = subscriptionOp(req.method, urlPath);
+		if (!subscriptionOperation && (req.method !== 'POST' || !containers[op])) {
 			status = 404;
 			result = errorBody('004', `No endpoint ${req.method} ${urlPath}`);
 		} else {
 			try {
-				result = processRequest(op, rawBody, req.headers);
+				result = subscriptionOperation
+					? processSubscription(subscriptionOperation, rawBody, req.headers)
+					: processRequest(op, rawBody, req.headers);
 			} catch (e) {
-				const err = e instanceof ApiError ? e : new ApiError(500, '000', `Internal error: ${/** @type {Error} */ (e).message}`);
+				const err =
+					e instanceof ApiError
+						? e
+						: new ApiError(500, '000', `Internal error: ${/** @type {Error} */ (e).message}`);
 				status = err.status;
 				result = errorBody(err.code, err.message);
 			}
@@ -444,11 +741,19 @@ function createEmulator(options = {}) {
 
 	/** @type {import('./index').Emulator} */
 	const emulator = {
-		get baseUrl() { return baseUrl; },
-		get credentials() { return { apiKey: opts.apiKey, apiSecret: opts.apiSecret, account: opts.account, baseUrl }; },
+		get baseUrl() {
+			return baseUrl;
+		},
+		get credentials() {
+			return { apiKey: opts.apiKey, apiSecret: opts.apiSecret, account: opts.account, baseUrl };
+		},
 		requests,
+		deliveries,
 		options: opts,
 		state,
+		get subscriptions() {
+			return [...state.subscriptions.values()];
+		},
 		onRequest: undefined,
 
 		start(port = 0) {
@@ -483,7 +788,10 @@ function createEmulator(options = {}) {
 			if (!srv) return Promise.resolve();
 			server = null;
 			stopping = true;
-			for (const t of timers) { clearTimeout(t.timer); t.resolve(); }
+			for (const t of timers) {
+				clearTimeout(t.timer);
+				t.resolve();
+			}
 			timers.clear();
 			return new Promise((resolve) => {
 				srv.close(() => resolve(undefined));
@@ -497,8 +805,67 @@ function createEmulator(options = {}) {
 			state.customers.clear();
 			state.purses.clear();
 			state.transactions.clear();
+			state.subscriptions.clear();
 			requests.length = 0;
+			deliveries.length = 0;
 			faults.length = 0;
+		},
+
+		async deliverEvent(target, event = {}, o = {}) {
+			const requestId = typeof target === 'string' ? target : target?.requestId;
+			const sub = state.subscriptions.get(String(requestId));
+			if (!sub) throw new Error(`deliverEvent: no subscription ${requestId}`);
+			/** @type {any} */
+			let envelope;
+			/** @type {string} */
+			let rawBody;
+			if (o.redeliver !== undefined && o.redeliver !== false) {
+				const earlier = deliveries.filter(
+					(d) => d.requestId === sub.requestId && (o.redeliver === true || d.id === o.redeliver),
+				);
+				const previous = earlier[earlier.length - 1];
+				if (!previous) throw new Error(`deliverEvent: nothing to redeliver (${o.redeliver})`);
+				envelope = previous.envelope;
+				rawBody = previous.rawBody;
+			} else {
+				const eventType = event.eventType ?? sub.notificationEventTypes[0];
+				if (!sub.notificationEventTypes.includes(eventType) && !o.anyEvent) {
+					throw new Error(`deliverEvent: subscription ${sub.requestId} does not list ${eventType}`);
+				}
+				envelope = {
+					requestId: sub.requestId,
+					id: event.id ?? nextEventId++,
+					createdDate: event.createdDate ?? isoNow().replace(/Z$/, ''),
+					level: event.level ?? /** @type {Record<string, string>} */ (EVENT_LEVELS)[eventType] ?? 'INFO',
+					service: 'CUSTOMER_PURSE',
+					eventType,
+					data: { ...eventData(event), ...event.data },
+				};
+				rawBody = JSON.stringify(envelope);
+			}
+			/** @type {Record<string, string>} */
+			const headers = { 'Content-Type': 'application/json', Key: o.key ?? sub.publicKey };
+			if (!o.unsigned) headers.Sign = sign(o.forge ? `forged-${sub.secretKey}` : sub.secretKey, rawBody);
+			const sentBody = o.tamper ? o.tamper(rawBody) : rawBody;
+			const record = {
+				requestId: sub.requestId,
+				id: envelope.id,
+				eventType: envelope.eventType,
+				envelope,
+				rawBody,
+				headers,
+				redelivery: !!o.redeliver,
+				forged: !!o.forge,
+				unsigned: !!o.unsigned,
+				status: 0,
+				response: /** @type {any} */ (undefined),
+				at: now(),
+			};
+			deliveries.push(record); // before sending: a failed delivery can be re-delivered like Calypso would
+			const answer = await post(sub.url, sentBody, headers, o.timeoutMs ?? 30000);
+			record.status = answer.status;
+			record.response = answer.body;
+			return { status: answer.status, body: answer.body, id: envelope.id, envelope, rawBody };
 		},
 
 		injectFault(fault) {
@@ -506,8 +873,13 @@ function createEmulator(options = {}) {
 		},
 
 		seedCustomer(c = {}) {
-			const customer = { id: c.id || crypto.randomUUID(), email: c.email, description: c.description,
-				externalId: c.externalId, blocked: !!c.blocked };
+			const customer = {
+				id: c.id || crypto.randomUUID(),
+				email: c.email,
+				description: c.description,
+				externalId: c.externalId,
+				blocked: !!c.blocked,
+			};
 			state.customers.set(customer.id, customer);
 			return customerDTO(customer);
 		},
@@ -519,11 +891,14 @@ function createEmulator(options = {}) {
 		},
 
 		seedTransactions(customerId, count, o = {}) {
-			if (!state.customers.has(customerId)) throw new Error(`seedTransactions: unknown customer ${customerId}`);
+			if (!state.customers.has(customerId))
+				throw new Error(`seedTransactions: unknown customer ${customerId}`);
 			const currencies = [o.currency ?? 'USDT_TRX'].flat();
 			const states = [o.state ?? 'CONFIRMED'].flat();
-			for (const cur of currencies) if (!CHAIN_OF[cur]) throw new Error(`seedTransactions: unsupported currency ${cur}`);
-			for (const st of states) if (!COMPLIANCE_OF[st]) throw new Error(`seedTransactions: unknown state ${st}`);
+			for (const cur of currencies)
+				if (!CHAIN_OF[cur]) throw new Error(`seedTransactions: unsupported currency ${cur}`);
+			for (const st of states)
+				if (!COMPLIANCE_OF[st]) throw new Error(`seedTransactions: unknown state ${st}`);
 			const step = o.stepMs ?? 60000;
 			const start = o.startDate ? o.startDate.getTime() : now() - count * step;
 			const out = [];
@@ -559,4 +934,11 @@ function sign(secret, body) {
 	return crypto.createHmac('sha512', secret).update(body, 'utf8').digest('hex');
 }
 
-module.exports = { createEmulator, sign, SUPPORTED_CURRENCIES: CURRENCIES, CHAIN_OF };
+module.exports = {
+	createEmulator,
+	sign,
+	SUPPORTED_CURRENCIES: CURRENCIES,
+	CHAIN_OF,
+	EVENT_TYPES,
+	SUBSCRIPTION_PATH,
+};

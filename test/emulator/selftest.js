@@ -3,6 +3,7 @@
 /** Quick self-test of the emulator: node test/emulator/selftest.js */
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
+const http = require('node:http');
 const { createEmulator, sign } = require('./index.js');
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -13,18 +14,32 @@ async function main() {
 	const { apiKey, apiSecret, account } = emu.credentials;
 
 	/**
-	 * @param {string} op @param {any} payload
+	 * @param {string} op a customer-purse operation, or a full path starting with '/' @param {any} payload
 	 * @param {{ key?: string | null, secret?: string, account?: string, timestamp?: number, raw?: string, signOverride?: string, method?: string }} [o]
 	 */
 	async function call(op, payload, o = {}) {
-		const body = o.raw ?? JSON.stringify({ account: o.account ?? account, timestamp: o.timestamp ?? Date.now(), payload });
+		const body =
+			o.raw ??
+			JSON.stringify({ account: o.account ?? account, timestamp: o.timestamp ?? Date.now(), payload });
 		/** @type {Record<string, string>} */
-		const headers = { 'Content-Type': 'application/json', Sign: o.signOverride ?? sign(o.secret ?? apiSecret, body) };
+		const headers = {
+			'Content-Type': 'application/json',
+			Sign: o.signOverride ?? sign(o.secret ?? apiSecret, body),
+		};
 		if (o.key !== null) headers.Key = o.key ?? apiKey;
-		const res = await fetch(`${baseUrl}/api/v1/customer-purse/${op}`, { method: o.method ?? 'POST', headers, body });
+		const url = op.startsWith('/') ? `${baseUrl}${op}` : `${baseUrl}/api/v1/customer-purse/${op}`;
+		const res = await fetch(url, {
+			method: o.method ?? 'POST',
+			headers,
+			body,
+		});
 		const text = await res.text();
 		let json;
-		try { json = JSON.parse(text); } catch { json = undefined; }
+		try {
+			json = JSON.parse(text);
+		} catch {
+			json = undefined;
+		}
 		return { status: res.status, json, text, headers: res.headers };
 	}
 	/** @param {any} r @param {number} status @param {string} code */
@@ -41,8 +56,10 @@ async function main() {
 
 	let customerId = '';
 	test('documented sign vector', async () => {
-		assert.equal(sign('b823a6b9ea72408583cef9ec8d67fa52', '{"timestamp":1}'),
-			'b16e9d45f49f2069becbc4f108b237bee588cfc353fe9501df103e692acbc68d482a10d34c12bea22fedde7e28e1b8e57a6a0a373b0e9a27c5257bd8b36e13b9');
+		assert.equal(
+			sign('b823a6b9ea72408583cef9ec8d67fa52', '{"timestamp":1}'),
+			'b16e9d45f49f2069becbc4f108b237bee588cfc353fe9501df103e692acbc68d482a10d34c12bea22fedde7e28e1b8e57a6a0a373b0e9a27c5257bd8b36e13b9',
+		);
 	});
 	test('customer/create', async () => {
 		const r = await call('customer/create', { email: 'a@b.c', externalId: 'ext-1' });
@@ -69,7 +86,13 @@ async function main() {
 	test('customer/update changes only given fields', async () => {
 		const r = await call('customer/update', { id: customerId, description: 'VIP' });
 		assert.equal(r.status, 200);
-		assert.deepEqual(r.json, { id: customerId, email: 'a@b.c', description: 'VIP', externalId: 'ext-1', blocked: false });
+		assert.deepEqual(r.json, {
+			id: customerId,
+			email: 'a@b.c',
+			description: 'VIP',
+			externalId: 'ext-1',
+			blocked: false,
+		});
 	});
 	test('customer/block + unblock', async () => {
 		assert.equal((await call('customer/block', { customerId })).json.blocked, true);
@@ -104,26 +127,43 @@ async function main() {
 	});
 	test('transaction/find paging, cap, filters, sort', async () => {
 		const c = emu.seedCustomer();
-		emu.seedTransactions(c.id, 25, { currency: ['USDT_TRX', 'TRX', 'ETH'], state: ['CONFIRMED', 'DECLINED', 'MEM_POOL_FOUND', 'PENDING_COMPLIANCE_CHECK'] });
+		emu.seedTransactions(c.id, 25, {
+			currency: ['USDT_TRX', 'TRX', 'ETH'],
+			state: ['CONFIRMED', 'DECLINED', 'MEM_POOL_FOUND', 'PENDING_COMPLIANCE_CHECK'],
+		});
 		emu.options.maxPageSize = 10;
 		const base = { customerId: c.id, pageNumber: 1, pageSize: 50, sort: 'DESC', properties: 'createdDate' };
 		const p1 = await call('transaction/find', base);
 		assert.equal(p1.status, 200);
-		assert.deepEqual([p1.json.page, p1.json.size, p1.json.total, p1.json.totalElements, p1.json.result.length], [1, 10, 3, 25, 10]);
+		assert.deepEqual(
+			[p1.json.page, p1.json.size, p1.json.total, p1.json.totalElements, p1.json.result.length],
+			[1, 10, 3, 25, 10],
+		);
 		assert.ok(p1.json.result[0].createdDate > p1.json.result[1].createdDate);
 		const p3 = await call('transaction/find', { ...base, pageNumber: 3 });
 		assert.equal(p3.json.result.length, 5);
 		const p4 = await call('transaction/find', { ...base, pageNumber: 4 });
 		assert.deepEqual([p4.json.result.length, p4.json.total, p4.json.totalElements], [0, 3, 25]);
 		emu.options.maxPageSize = 100;
-		const f = await call('transaction/find', { ...base, currencyFilter: { in: ['TRX', 'ETH'] }, transactionStateFilter: { equals: 'CONFIRMED' } });
-		assert.ok(f.json.result.every((/** @type {any} */ t) => ['TRX', 'ETH'].includes(t.currency) && t.transactionState === 'CONFIRMED'));
+		const f = await call('transaction/find', {
+			...base,
+			currencyFilter: { in: ['TRX', 'ETH'] },
+			transactionStateFilter: { equals: 'CONFIRMED' },
+		});
+		assert.ok(
+			f.json.result.every(
+				(/** @type {any} */ t) => ['TRX', 'ETH'].includes(t.currency) && t.transactionState === 'CONFIRMED',
+			),
+		);
 		assert.ok(f.json.totalElements > 0 && f.json.totalElements < 25);
 		const contains = await call('transaction/find', { ...base, currencyFilter: { contains: '_trx' } });
 		assert.ok(contains.json.result.every((/** @type {any} */ t) => t.currency === 'USDT_TRX'));
 		const byAmount = await call('transaction/find', { ...base, sort: 'ASC', properties: 'amount' });
 		const amounts = byAmount.json.result.map((/** @type {any} */ t) => t.amount);
-		assert.deepEqual(amounts, [...amounts].sort((a, b) => a - b));
+		assert.deepEqual(
+			amounts,
+			[...amounts].sort((a, b) => a - b),
+		);
 		expectError(await call('transaction/find', { ...base, properties: 'nope' }), 400, '001');
 		expectError(await call('transaction/find', { ...base, pageNumber: 0 }), 400, '001');
 		expectError(await call('transaction/find', { ...base, pageSize: 0 }), 400, '001');
@@ -139,13 +179,29 @@ async function main() {
 	});
 	test('not JSON / bad envelope → 001', async () => {
 		expectError(await call('customer/get', null, { raw: '{not json' }), 400, '001');
-		const r = expectError(await call('customer/get', null, { raw: JSON.stringify({ account: 'x', timestamp: Date.now(), payload: { customerId } }) }), 400, '001');
+		const r = expectError(
+			await call('customer/get', null, {
+				raw: JSON.stringify({ account: 'x', timestamp: Date.now(), payload: { customerId } }),
+			}),
+			400,
+			'001',
+		);
 		assert.match(r.message, /^account:/);
-		const t = expectError(await call('customer/get', null, { raw: JSON.stringify({ account, timestamp: '1', payload: { customerId } }) }), 400, '001');
+		const t = expectError(
+			await call('customer/get', null, {
+				raw: JSON.stringify({ account, timestamp: '1', payload: { customerId } }),
+			}),
+			400,
+			'001',
+		);
 		assert.match(t.message, /^timestamp:/);
 	});
 	test('foreign account → 001', async () => {
-		const r = expectError(await call('customer/get', { customerId }, { account: '0x' + '2'.repeat(40) }), 400, '001');
+		const r = expectError(
+			await call('customer/get', { customerId }, { account: '0x' + '2'.repeat(40) }),
+			400,
+			'001',
+		);
 		assert.equal(r.message, 'Account not found for this API key');
 	});
 	test('stale timestamp → 011, clock offset honoured', async () => {
@@ -163,7 +219,17 @@ async function main() {
 		assert.equal(m.message, 'payload.currency: is required');
 		const l = expectError(await call('customer/create', { description: 'x'.repeat(1001) }), 400, '001');
 		assert.match(l.message, /^payload\.description:/);
-		const s = expectError(await call('transaction/find', { customerId, pageNumber: 1, pageSize: 10, sort: 'UP', properties: 'id' }), 400, '001');
+		const s = expectError(
+			await call('transaction/find', {
+				customerId,
+				pageNumber: 1,
+				pageSize: 10,
+				sort: 'UP',
+				properties: 'id',
+			}),
+			400,
+			'001',
+		);
 		assert.match(s.message, /^payload\.sort:/);
 		const arr = expectError(await call('customer/get', [customerId]), 400, '001');
 		assert.equal(arr.message, 'payload: must be an object');
@@ -192,7 +258,12 @@ async function main() {
 		assert.match(h.headers.get('content-type') || '', /text\/html/);
 		assert.match(h.text, /Bad gateway/);
 
-		emu.injectFault({ path: 'transaction/find', match: (q) => q.body.payload.pageNumber === 2, status: 500, body: { errorCode: '000', message: 'boom', traceId: 'ab' } });
+		emu.injectFault({
+			path: 'transaction/find',
+			match: (q) => q.body.payload.pageNumber === 2,
+			status: 500,
+			body: { errorCode: '000', message: 'boom', traceId: 'ab' },
+		});
 		const q = { customerId, pageNumber: 1, pageSize: 10, sort: 'ASC', properties: 'id' };
 		assert.equal((await call('transaction/find', q)).status, 200);
 		assert.equal((await call('transaction/find', { ...q, pageNumber: 2 })).status, 500);
@@ -225,10 +296,153 @@ async function main() {
 		assert.equal(last.body.payload.customerId, customerId);
 		assert.equal(sign(apiSecret, last.rawBody), last.headers.sign);
 	});
+	const SUBS = '/api/v1/subscription/webhook';
+	const EVENTS = ['CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE', 'CUSTOMER_PURSE_EXPIRED'];
+	/** @param {string} url @param {string} [requestId] */
+	const createPayload = (url, requestId = crypto.randomUUID()) => ({
+		requestId,
+		notificationEventTypes: EVENTS,
+		notificationServiceTypes: ['CUSTOMER_PURSE'],
+		url,
+	});
+	test('subscriptions: create, list (no payload), delete (DELETE with a body)', async () => {
+		const created = await call(`${SUBS}/create`, createPayload('http://127.0.0.1:9/hook'));
+		assert.equal(created.status, 200, created.text);
+		assert.match(created.json.publicKey, /^[0-9a-f]{32}$/);
+		assert.match(created.json.secretKey, /^[0-9a-f]{32}$/);
+		assert.notEqual(created.json.secretKey, apiSecret);
+		assert.deepEqual(created.json.notificationEventTypes, EVENTS);
+		assert.doesNotMatch(created.json.createdDate, /Z$/);
+		const list = await call(SUBS, undefined);
+		assert.equal(list.status, 200, list.text);
+		assert.equal('payload' in JSON.parse(emu.requests[emu.requests.length - 1].rawBody), false);
+		assert.deepEqual(list.json.subscriptions, [created.json]);
+		assert.equal(emu.subscriptions.length, 1);
+		const gone = await call(SUBS, { requestId: created.json.requestId }, { method: 'DELETE' });
+		assert.equal(gone.status, 200, gone.text);
+		assert.deepEqual((await call(SUBS, undefined)).json.subscriptions, []);
+		expectError(await call(SUBS, { requestId: created.json.requestId }, { method: 'DELETE' }), 400, '004');
+	});
+	test('subscriptions: same key/sign/account/timestamp checks, payload validation', async () => {
+		expectError(await call(SUBS, undefined, { key: 'wrong' }), 401, '002');
+		expectError(await call(SUBS, undefined, { secret: 'nope' }), 400, '003');
+		expectError(await call(SUBS, undefined, { account: '0x' + '2'.repeat(40) }), 400, '001');
+		expectError(await call(SUBS, undefined, { timestamp: Date.now() - 200000 }), 400, '011');
+		const bad = (/** @type {any} */ p) => call(`${SUBS}/create`, p);
+		const base = createPayload('https://example.com/hook');
+		assert.match(expectError(await bad({ ...base, requestId: 'x' }), 400, '001').message, /requestId/);
+		assert.match(
+			expectError(await bad({ ...base, notificationEventTypes: ['NOPE'] }), 400, '001').message,
+			/notificationEventTypes/,
+		);
+		assert.match(
+			expectError(await bad({ ...base, notificationEventTypes: [] }), 400, '001').message,
+			/empty/,
+		);
+		assert.match(
+			expectError(await bad({ ...base, notificationServiceTypes: ['X'] }), 400, '001').message,
+			/notificationServiceTypes/,
+		);
+		assert.match(expectError(await bad({ ...base, url: 'ftp://x' }), 400, '001').message, /url/);
+		expectError(await call(`${SUBS}/create`, undefined), 400, '001');
+		assert.equal((await bad(base)).status, 200);
+		assert.match(expectError(await bad(base), 400, '001').message, /already used/);
+		expectError(await call(SUBS, { requestId: 'x' }, { method: 'DELETE' }), 400, '001');
+		expectError(await call(`${SUBS}/create`, base, { method: 'DELETE' }), 404, '004');
+		emu.injectFault({ path: SUBS, method: 'DELETE', status: 503 });
+		assert.equal((await call(SUBS, undefined)).status, 200, 'a DELETE fault leaves a POST alone');
+		assert.equal((await call(SUBS, { requestId: base.requestId }, { method: 'DELETE' })).status, 503);
+	});
+	test('deliverEvent: signed envelope, ids, redeliver byte for byte, forge, unsigned', async () => {
+		/** @type {{ headers: http.IncomingHttpHeaders, body: string }[]} */
+		const received = [];
+		const receiver = http.createServer((req, res) => {
+			const chunks = /** @type {Buffer[]} */ ([]);
+			req.on('data', (c) => chunks.push(c));
+			req.on('end', () => {
+				const body = Buffer.concat(chunks).toString('utf8');
+				received.push({ headers: req.headers, body });
+				const sub = emu.subscriptions.find((x) => x.publicKey === req.headers.key);
+				const ok = sub && req.headers.sign === sign(sub.secretKey, body);
+				res.writeHead(ok ? 200 : 401, { 'Content-Type': 'application/json' });
+				res.end(JSON.stringify({ ok }));
+			});
+		});
+		await new Promise((r) => receiver.listen(0, '127.0.0.1', () => r(undefined)));
+		const port = /** @type {import('node:net').AddressInfo} */ (receiver.address()).port;
+		try {
+			const sub = (await call(`${SUBS}/create`, createPayload(`http://127.0.0.1:${port}/hook`))).json;
+			const c = emu.seedCustomer({ blocked: true });
+			const [t] = emu.seedTransactions(c.id, 1, { currency: 'USDT_TRX', amount: 12.5 });
+			const first = await emu.deliverEvent(sub.requestId, { transactionId: t.id });
+			assert.equal(first.status, 200);
+			assert.deepEqual(first.body, { ok: true });
+			const env = JSON.parse(received[0].body);
+			assert.deepEqual(Object.keys(env), [
+				'requestId',
+				'id',
+				'createdDate',
+				'level',
+				'service',
+				'eventType',
+				'data',
+			]);
+			assert.equal(env.requestId, sub.requestId);
+			assert.equal(env.eventType, 'CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE');
+			assert.equal(env.level, 'SUCCESS');
+			assert.equal(env.service, 'CUSTOMER_PURSE');
+			assert.doesNotMatch(env.createdDate, /Z$/);
+			const purse = emu.seedPurse(c.id, 'USDT_TRX');
+			assert.deepEqual(env.data, {
+				customerId: c.id,
+				customerBlocked: true,
+				purseId: purse.id,
+				address: purse.address,
+				transactionId: t.id,
+				amount: 12.5,
+				currency: 'USDT_TRX',
+			});
+			assert.equal(received[0].headers.key, sub.publicKey);
+			assert.equal(received[0].headers.sign, sign(sub.secretKey, received[0].body));
+			const second = await emu.deliverEvent(sub, { eventType: 'CUSTOMER_PURSE_EXPIRED', customerId: c.id });
+			assert.equal(second.id, first.id + 1);
+			assert.equal(second.envelope.level, 'WARNING');
+			assert.equal('transactionId' in second.envelope.data, false);
+			const again = await emu.deliverEvent(sub, {}, { redeliver: first.id });
+			assert.equal(received[2].body, received[0].body);
+			assert.equal(received[2].headers.sign, received[0].headers.sign);
+			assert.equal(again.id, first.id);
+			assert.equal((await emu.deliverEvent(sub, {}, { forge: true })).status, 401);
+			const unsigned = await emu.deliverEvent(sub, {}, { unsigned: true });
+			assert.equal(unsigned.status, 401);
+			assert.equal(received[4].headers.sign, undefined);
+			assert.equal((await emu.deliverEvent(sub, {}, { tamper: (b) => b.replace('}', ' }') })).status, 401);
+			assert.deepEqual(
+				emu.deliveries.map((d) => [d.status, d.redelivery, d.forged, d.unsigned]),
+				[
+					[200, false, false, false],
+					[200, false, false, false],
+					[200, true, false, false],
+					[401, false, true, false],
+					[401, false, false, true],
+					[401, false, false, false],
+				],
+			);
+			await assert.rejects(
+				emu.deliverEvent(sub, { eventType: 'CUSTOMER_PURSE_MEM_POOL_FOUND' }),
+				/does not list/,
+			);
+			await assert.rejects(emu.deliverEvent('nope', {}), /no subscription/);
+		} finally {
+			await new Promise((r) => receiver.close(() => r(undefined)));
+		}
+	});
 	test('reset clears everything', async () => {
 		emu.injectFault({ status: 500 });
 		emu.reset();
 		assert.equal(emu.state.customers.size, 0);
+		assert.equal(emu.subscriptions.length, 0);
+		assert.equal(emu.deliveries.length, 0);
 		assert.equal(emu.requests.length, 0);
 		expectError(await call('customer/get', { customerId }), 400, '004');
 		assert.equal(emu.requests.length, 1);

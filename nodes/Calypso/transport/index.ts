@@ -196,8 +196,11 @@ export class CalypsoClient {
 			if ('response' in outcome) {
 				const { statusCode, headers } = outcome.response;
 				const body = parseBody(outcome.response.body);
-				if (statusCode >= 200 && statusCode < 300 && body && typeof body === 'object')
-					return body as IDataObject;
+				if (statusCode >= 200 && statusCode < 300) {
+					if (body && typeof body === 'object') return body as IDataObject;
+					// An empty success (a DELETE may answer with no body) is a success, not an error.
+					if (body === undefined || body === null || body === '') return {};
+				}
 				error = calypsoApiError(this.node, statusCode, body, {
 					...options,
 					clockSkewMs: clockSkewMs(headers, outcome.sentAt),

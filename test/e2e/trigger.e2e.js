@@ -1,0 +1,443 @@
+#!/usr/bin/env node
+// @ts-check
+'use strict';
+/**
+ * End-to-end test of the Calypso Pay Trigger in a REAL n8n (the pinned n8n of scripts/n8n-local.js, `n8n start`):
+ *   node test/e2e/trigger.e2e.js [--no-build] [--verbose: n8n debug logs kept in the user folder on failure]
+ *
+ * The workflow is examples/calypso-trigger-deposits.json (Calypso Pay Trigger → "Credit record" Set node) with an
+ * HTTP Request node appended that POSTs each record, and the trigger's own item, to a loopback "sink" started here:
+ * one sink hit = one workflow execution that ran to the end. The Calypso emulator runs in this process.
+ *
+ *   1. publish:workflow, then `n8n start`: activation subscribes the production webhook URL at the emulator.
+ *   2. A signed delivery runs the workflow once (the transaction confirmed with transaction/get); forged and
+ *      unsigned deliveries get 401 and run nothing; a re-delivery of the same event runs nothing.
+ *   3. Stopping n8n leaves the subscription in place, and the next start (same URL) sends Calypso nothing: n8n 2.41
+ *      keeps a published workflow's webhook registered in its database and runs checkExists/create only when a
+ *      publication is processed. The keys kept in static data still verify deliveries. The dedupe memory is per process: after the restart a re-delivery of a pre-restart event runs
+ *      again (asserted, as the documented limit).
+ *   4. Deactivating the workflow (n8n's REST API, as the editor does) deletes the subscription at Calypso.
+ *
+ * Prints one line per check and "N passed, M failed"; exits 1 on any failure.
+ */
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { ensureN8n, createUserFolder, ROOT: N8N_ROOT } = require('../../scripts/n8n-local');
+const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const EXAMPLE_FILE = path.join(ROOT, 'examples', 'calypso-trigger-deposits.json');
+const TRIGGER_ENTRY = 'dist/nodes/CalypsoTrigger/CalypsoTrigger.node.js';
+const FUNDS = 'CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE';
+const CREDITED = 'CUSTOMER_PURSE_TRANSLATION_TO_ACCOUNT_COMPLETED';
+const OWNER = { email: 'e2e-owner@example.com', password: 'E2e-owner-password-1' };
+
+const args = new Set(process.argv.slice(2));
+const VERBOSE = args.has('--verbose');
+const TIMEOUT_MS = 6 * 60 * 1000;
+const t0 = Date.now();
+const secs = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(1)} s`;
+
+let passed = 0;
+let failed = 0;
+const say = (/** @type {string} */ line) => process.stdout.write(`${line}\n`);
+
+/** One named check; a thrown error fails it and the others still run. @param {string} name @param {() => void} fn */
+function check(name, fn) {
+	try {
+		fn();
+		passed++;
+		say(`  ✔ ${name}`);
+	} catch (error) {
+		failed++;
+		const e = /** @type {Error} */ (error);
+		say(`  ✘ ${name}\n      ${String(e.message).split('\n').slice(0, 12).join('\n      ')}`);
+	}
+}
+
+/** Polls `fn` until it returns a truthy value or the time is up (then returns the last value). @template T */
+async function waitFor(/** @type {() => T} */ fn, timeoutMs = 20000, intervalMs = 100) {
+	const deadline = Date.now() + timeoutMs;
+	let value = fn();
+	while (!value && Date.now() < deadline) {
+		await new Promise((r) => setTimeout(r, intervalMs));
+		value = fn();
+	}
+	return value;
+}
+const pause = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+
+function build() {
+	return new Promise((resolve, reject) => {
+		const child = spawn('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+		let output = '';
+		child.stdout.on('data', (d) => (output += d));
+		child.stderr.on('data', (d) => (output += d));
+		child.on('error', reject);
+		child.on('close', (code) =>
+			code === 0 ? resolve(undefined) : reject(new Error(`npm run build failed (exit ${code}):\n${output}`)),
+		);
+	});
+}
+
+/** A loopback server that records the JSON bodies POSTed to it (by the workflow's HTTP Request node). */
+async function startSink() {
+	/** @type {any[]} */
+	const hits = [];
+	const server = http.createServer((req, res) => {
+		let body = '';
+		req.on('data', (d) => (body += d));
+		req.on('end', () => {
+			try {
+				hits.push(JSON.parse(body));
+			} catch {
+				hits.push({ unparsable: body });
+			}
+			res.writeHead(200, { 'Content-Type': 'application/json' });
+			res.end('{"ok":true}');
+		});
+	});
+	await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
+	const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+	return {
+		url: `http://127.0.0.1:${port}/sink`,
+		hits,
+		close: () => new Promise((r) => server.close(() => r(undefined))),
+	};
+}
+
+/**
+ * The example with an HTTP Request node after "Credit record" that sends the record and the trigger's item.
+ * @param {string} sinkUrl
+ */
+function workflowWithSink(sinkUrl) {
+	const wf = JSON.parse(fs.readFileSync(EXAMPLE_FILE, 'utf8'));
+	wf.nodes.push({
+		id: '6c0f5a52-0b1e-4d43-9a51-0000000004ff',
+		name: 'Sink',
+		type: 'n8n-nodes-base.httpRequest',
+		typeVersion: 4.2,
+		position: [520, 0],
+		parameters: {
+			method: 'POST',
+			url: sinkUrl,
+			sendBody: true,
+			specifyBody: 'json',
+			jsonBody: "={{ JSON.stringify({ record: $json, event: $('Calypso Pay Trigger').item.json }) }}",
+			options: {},
+		},
+	});
+	wf.connections['Credit record'] = { main: [[{ node: 'Sink', type: 'main', index: 0 }]] };
+	return wf;
+}
+
+/** A bcrypt hash for N8N_INSTANCE_OWNER_PASSWORD_HASH, made with the bcryptjs that n8n itself ships. */
+function ownerPasswordHash() {
+	const bcrypt = require(path.join(N8N_ROOT, 'node_modules', 'bcryptjs'));
+	return bcrypt.hashSync(OWNER.password, 10);
+}
+
+/**
+ * Logs in to n8n as the owner; returns a small authenticated client for n8n's routes (`/rest/…`, `/types/…`).
+ * @param {string} baseUrl
+ */
+async function restClient(baseUrl) {
+	const browserId = 'e2e-trigger-browser';
+	const login = await fetch(`${baseUrl}/rest/login`, {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/json', 'browser-id': browserId },
+		body: JSON.stringify({ emailOrLdapLoginId: OWNER.email, password: OWNER.password }),
+	});
+	if (login.status !== 200) throw new Error(`login: HTTP ${login.status} ${await login.text()}`);
+	const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+	return async (/** @type {string} */ method, /** @type {string} */ route, /** @type {unknown} */ body) => {
+		const res = await fetch(`${baseUrl}${route}`, {
+			method,
+			headers: { 'Content-Type': 'application/json', 'browser-id': browserId, cookie },
+			body: body === undefined ? undefined : JSON.stringify(body),
+		});
+		const text = await res.text();
+		/** @type {any} */
+		let json;
+		try {
+			json = JSON.parse(text);
+		} catch {
+			json = text;
+		}
+		return { status: res.status, json };
+	};
+}
+
+async function main() {
+	if (!args.has('--no-build')) {
+		say('building…');
+		await build();
+	}
+	await ensureN8n();
+
+	const emu = createEmulator();
+	const customer = emu.seedCustomer({ externalId: 'user-42', email: 'user-42@example.com' });
+	const [deposit, second] = emu.seedTransactions(customer.id, 2, {
+		currency: 'USDT_TRX',
+		state: 'CONFIRMED',
+		amount: 25,
+	});
+	await emu.start(0);
+	const sink = await startSink();
+
+	const uf = await createUserFolder({ name: `e2e-trigger-${process.pid}`, packageDir: ROOT });
+	// The package as installed in n8n must list the trigger in "n8n.nodes"; until package.json has it, add it to
+	// the installed copy only.
+	const installed = path.join(
+		uf.userFolder,
+		'.n8n',
+		'nodes',
+		'node_modules',
+		'n8n-nodes-calypso',
+		'package.json',
+	);
+	const pkg = JSON.parse(fs.readFileSync(installed, 'utf8'));
+	if (!pkg.n8n.nodes.includes(TRIGGER_ENTRY)) {
+		pkg.n8n.nodes.push(TRIGGER_ENTRY);
+		fs.writeFileSync(installed, JSON.stringify(pkg, null, 2));
+		say(`(package.json has no "${TRIGGER_ENTRY}" in n8n.nodes: added to the installed copy only)`);
+	}
+
+	await uf.importCredentials([
+		{ id: 'calypso-demo', name: 'Calypso (emulator)', type: 'calypsoApi', data: { ...emu.credentials } },
+	]);
+	const workflow = workflowWithSink(sink.url);
+	const workflowId = await uf.importWorkflow(workflow);
+	const published = await uf.n8n(['publish:workflow', `--id=${workflowId}`]);
+	if (published.code !== 0)
+		throw new Error(`publish:workflow failed:\n${published.stdout}${published.stderr}`);
+	const webhookId = workflow.nodes[0].webhookId;
+
+	/** @type {Record<string, string>} */
+	const extraEnv = {
+		...(VERBOSE ? { N8N_LOG_LEVEL: 'debug' } : {}),
+		N8N_INSTANCE_OWNER_MANAGED_BY_ENV: 'true',
+		N8N_INSTANCE_OWNER_EMAIL: OWNER.email,
+		N8N_INSTANCE_OWNER_PASSWORD_HASH: ownerPasswordHash(),
+	};
+	const subscriptionRequests = () => emu.requests.filter((r) => r.path.startsWith(SUBSCRIPTION_PATH));
+	const describe = (/** @type {any[]} */ requests) =>
+		requests.map((r) => `${r.method} ${r.path.replace(SUBSCRIPTION_PATH, '…')} ${r.status}`);
+
+	// --verbose: n8n's debug log of each start goes to <user folder>/n8n-<n>.log.
+	let starts = 0;
+	const logTo = () => {
+		const file = path.join(uf.userFolder, `n8n-${++starts}.log`);
+		return VERBOSE ? (/** @type {string} */ chunk) => fs.appendFileSync(file, chunk) : undefined;
+	};
+	let n8n = await uf.start({ extraEnv, onOutput: logTo() });
+	const startedAt = Date.now();
+	say(`n8n started at ${n8n.url} (${secs(Date.now() - t0)})`);
+	const hookUrl = `${n8n.url}/webhook/${webhookId}/webhook`;
+	try {
+		say('activation');
+		await waitFor(() => emu.subscriptions.length > 0, 20000);
+		const [subscription] = emu.subscriptions;
+		check('publishing + start subscribes the production webhook URL, for the two events', () => {
+			assert.equal(emu.subscriptions.length, 1);
+			assert.equal(subscription.url, hookUrl);
+			assert.deepEqual(subscription.notificationEventTypes, [FUNDS, CREDITED]);
+			assert.deepEqual(subscription.notificationServiceTypes, ['CUSTOMER_PURSE']);
+			const create = subscriptionRequests().find((r) => r.path === `${SUBSCRIPTION_PATH}/create`);
+			assert.equal(create?.headers.key, emu.credentials.apiKey, 'signed with the API credential');
+			assert.equal(create?.status, 200);
+		});
+
+		say('deliveries');
+		const first = await emu.deliverEvent(subscription.requestId, { transactionId: deposit.id });
+		await waitFor(() => sink.hits.length >= 1, 20000);
+		check('a signed delivery is answered 200 and runs the workflow once, to the end', () => {
+			assert.equal(first.status, 200, JSON.stringify(first.body));
+			assert.equal(sink.hits.length, 1);
+		});
+		const hit = sink.hits[0] ?? {};
+		check("the trigger's item: the flattened envelope, raw, and the confirmed transaction", () => {
+			assert.equal(hit.event?.eventId, first.id);
+			assert.equal(hit.event?.eventType, FUNDS);
+			assert.equal(hit.event?.customerId, customer.id);
+			assert.equal(hit.event?.transactionId, deposit.id);
+			assert.equal(hit.event?.amount, 25);
+			assert.deepEqual(hit.event?.raw, first.envelope);
+			assert.deepEqual(hit.event?.transaction, deposit);
+			const gets = emu.requests.filter((r) => r.path.endsWith('transaction/get'));
+			assert.deepEqual(
+				gets.map((r) => r.body?.payload?.transactionId),
+				[deposit.id],
+			);
+		});
+		check('the example\'s "Credit record"', () => {
+			assert.deepEqual(hit.record, {
+				idempotencyKey: `calypso-deposit-${deposit.id}`,
+				calypsoCustomerId: customer.id,
+				amount: 25,
+				currency: 'USDT_TRX',
+				transactionId: deposit.id,
+				transactionHash: deposit.transactionHash,
+				state: 'CONFIRMED',
+				creditUser: true,
+				creditedToMerchant: true,
+				calypsoEvent: `${FUNDS} #${first.id}`,
+			});
+		});
+
+		const forged = await emu.deliverEvent(
+			subscription.requestId,
+			{ transactionId: second.id },
+			{ forge: true },
+		);
+		const unsigned = await emu.deliverEvent(
+			subscription.requestId,
+			{ transactionId: second.id },
+			{ unsigned: true },
+		);
+		const again = await emu.deliverEvent(subscription.requestId, {}, { redeliver: first.id });
+		await pause(3000);
+		check('forged and unsigned deliveries get 401 and run nothing', () => {
+			assert.equal(forged.status, 401, JSON.stringify(forged.body));
+			assert.equal(unsigned.status, 401, JSON.stringify(unsigned.body));
+			assert.match(JSON.stringify(forged.body), /signature check failed/);
+		});
+		check('a re-delivery of the same event (same bytes) is answered 200 and runs nothing', () => {
+			assert.equal(again.status, 200);
+			assert.deepEqual(again.body, { message: `Event ${first.id} was already received; ignored` });
+			assert.equal(sink.hits.length, 1);
+		});
+
+		const credited = await emu.deliverEvent(subscription.requestId, {
+			eventType: CREDITED,
+			transactionId: deposit.id,
+		});
+		await waitFor(() => sink.hits.length >= 2, 20000);
+		check('the next event (credited, same transaction) runs again, with the same idempotencyKey', () => {
+			assert.equal(credited.status, 200);
+			assert.equal(sink.hits.length, 2);
+			assert.equal(sink.hits[1].event?.eventType, CREDITED);
+			assert.equal(sink.hits[1].record?.idempotencyKey, hit.record?.idempotencyKey);
+		});
+
+		const rest = await restClient(n8n.url);
+		const executions = await rest(
+			'GET',
+			`/rest/executions?filter=${encodeURIComponent(JSON.stringify({ workflowId }))}`,
+			undefined,
+		);
+		const types = await rest('GET', '/types/nodes.json', undefined);
+		const description = Array.isArray(types.json)
+			? types.json.find((/** @type {any} */ t) => t.name === 'n8n-nodes-calypso.calypsoTrigger')
+			: undefined;
+		const icons = await Promise.all(
+			Object.values(description?.iconUrl ?? {}).map(async (url) => {
+				const res = await fetch(`${n8n.url}/${url}`);
+				return { url, status: res.status, svg: (await res.text()).includes('<svg') };
+			}),
+		);
+		check("the editor gets the trigger's type and both icons (the Calypso node's, shared)", () => {
+			assert.equal(description?.displayName, 'Calypso Pay Trigger');
+			assert.deepEqual(description?.group, ['trigger']);
+			assert.deepEqual(
+				icons.map((i) => [i.status, i.svg]),
+				[
+					[200, true],
+					[200, true],
+				],
+			);
+			assert.ok(
+				icons.every((i) => /dist\/nodes\/Calypso\/calypso(\.dark)?\.svg$/.test(String(i.url))),
+				String(icons.map((i) => i.url)),
+			);
+		});
+		check("n8n's own record: 2 successful executions of the workflow", () => {
+			assert.equal(executions.status, 200, JSON.stringify(executions.json).slice(0, 300));
+			const results = executions.json?.data?.results ?? [];
+			assert.deepEqual(
+				results.map((/** @type {any} */ x) => x.status),
+				['success', 'success'],
+			);
+		});
+
+		say('restart');
+		const beforeStop = emu.requests.length;
+		await n8n.stop();
+		check('stopping n8n leaves the subscription at Calypso (no DELETE sent)', () => {
+			assert.equal(emu.subscriptions.length, 1);
+			assert.deepEqual(describe(emu.requests.slice(beforeStop)), []);
+		});
+		n8n = await uf.start({ port: n8n.port, extraEnv, onOutput: logTo() }); // same port: the same webhook URL
+		await pause(5000);
+		// n8n 2.41 registers webhooks when a publication is processed (its "publication outbox"), not at every start:
+		// the webhook stays registered in its database over a restart, and no lifecycle method runs.
+		check('the next start asks Calypso nothing: the registration and the subscription carry over', () => {
+			assert.deepEqual(describe(emu.requests.slice(beforeStop)), []);
+			assert.equal(emu.subscriptions.length, 1);
+			assert.equal(emu.subscriptions[0].requestId, subscription.requestId);
+		});
+		const third = await emu.deliverEvent(subscription.requestId, { transactionId: second.id });
+		await waitFor(() => sink.hits.length >= 3, 20000);
+		check('deliveries after the restart verify against the keys kept in static data, and run', () => {
+			assert.equal(third.status, 200, JSON.stringify(third.body));
+			assert.equal(sink.hits.length, 3);
+			assert.equal(sink.hits[2].event?.transactionId, second.id);
+		});
+		const replay = await emu.deliverEvent(subscription.requestId, {}, { redeliver: first.id });
+		await waitFor(() => sink.hits.length >= 4, 10000);
+		check(
+			'known limit: the dedupe memory is per process, so a pre-restart event re-delivered now runs again',
+			() => {
+				assert.equal(replay.status, 200);
+				assert.equal(sink.hits.length, 4);
+				assert.equal(sink.hits[3].event?.eventId, first.id);
+			},
+		);
+
+		say('deactivation');
+		const beforeDeactivate = emu.requests.length;
+		const deactivated = await (
+			await restClient(n8n.url)
+		)('POST', `/rest/workflows/${workflowId}/deactivate`, {});
+		await waitFor(() => emu.subscriptions.length === 0, 10000);
+		check('deactivating the workflow deletes the subscription at Calypso', () => {
+			assert.equal(deactivated.status, 200, JSON.stringify(deactivated.json).slice(0, 300));
+			assert.deepEqual(describe(emu.requests.slice(beforeDeactivate)), ['DELETE … 200']);
+			const deletion = emu.requests[beforeDeactivate];
+			assert.deepEqual(deletion?.body?.payload, { requestId: subscription.requestId });
+			assert.equal(emu.subscriptions.length, 0);
+		});
+		emu.state.subscriptions.set(subscription.requestId, subscription); // a late delivery, as Calypso might send
+		const late = await emu.deliverEvent(subscription.requestId, { transactionId: second.id });
+		await pause(1500);
+		check('a late delivery to the deactivated workflow is refused by n8n (404) and runs nothing', () => {
+			assert.equal(late.status, 404);
+			assert.equal(sink.hits.length, 4);
+		});
+	} finally {
+		await n8n.stop();
+		await emu.stop();
+		await sink.close();
+		if (failed === 0) fs.rmSync(uf.userFolder, { recursive: true, force: true });
+		else say(`  (user folder kept for inspection${VERBOSE ? ', with n8n-*.log' : ''}: ${uf.userFolder})`);
+		say(`  (n8n ran ${secs(Date.now() - startedAt)} in all)`);
+	}
+}
+
+const timer = setTimeout(() => {
+	say(`timed out after ${secs(TIMEOUT_MS)}`);
+	process.exit(1);
+}, TIMEOUT_MS);
+main()
+	.catch((error) => {
+		failed++;
+		say(`✘ ${error && error.stack ? error.stack : error}`);
+	})
+	.finally(() => {
+		clearTimeout(timer);
+		say(`${passed} passed, ${failed} failed (${secs(Date.now() - t0)})`);
+		process.exitCode = failed ? 1 : 0;
+	});

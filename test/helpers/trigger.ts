@@ -1,0 +1,208 @@
+/**
+ * Drives the Calypso Pay Trigger with n8n-core's real contexts: `HookContext` for the webhook lifecycle
+ * (checkExists/create/delete, as n8n runs them on activation and deactivation) and `WebhookContext` for deliveries,
+ * behind a loopback HTTP endpoint (./http-endpoint.js) that stands in for n8n's webhook endpoint (raw body kept as a
+ * Buffer in `req.rawBody`, JSON parsed into `req.body`, the node's answer or a 200 sent back, 500 when it throws). Requests go through n8n's real
+ * request helpers and the credential's own `authenticate`, to the emulator.
+ *
+ * Static data works as in n8n 2.x: what the hooks write is kept (n8n saves it after activation); what webhook()
+ * writes is not (each delivery gets a fresh copy of the saved data).
+ */
+import { HookContext, WebhookContext } from 'n8n-core';
+import { Workflow } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	IDataObject,
+	INode,
+	INodeExecutionData,
+	INodeParameters,
+	INodeType,
+	INodeTypes,
+	IWebhookData,
+	IWebhookResponseData,
+	IWorkflowExecuteAdditionalData,
+} from 'n8n-workflow';
+
+import { CalypsoTrigger } from '../../nodes/CalypsoTrigger/CalypsoTrigger.node';
+import { createAdditionalData } from './engine';
+import { startEndpoint } from './http-endpoint';
+import type { EndpointRequest } from './http-endpoint';
+
+export const TRIGGER_TYPE = 'n8n-nodes-calypso.calypsoTrigger';
+
+const trigger = new CalypsoTrigger();
+const nodeTypes: INodeTypes = {
+	getByName: () => trigger as INodeType,
+	getByNameAndVersion: () => trigger as INodeType,
+	getKnownTypes: () => ({}),
+};
+
+/** What the stand-in n8n endpoint did with one delivery. */
+export interface Received {
+	status: number;
+	/** The items the workflow would start with, when webhook() started one. */
+	workflowData?: INodeExecutionData[][];
+	/** What webhook() threw (n8n answers 500 and records a failed execution). */
+	error?: Error;
+}
+
+export interface TriggerHarness {
+	node: INode;
+	/** The "database" copy of the workflow's static data. */
+	staticData: IDataObject;
+	/** The node's part of it (`node:<name>`). */
+	readonly stored: IDataObject;
+	/** The trigger's production webhook URL. */
+	readonly url: string;
+	setParameters(parameters: INodeParameters): void;
+	checkExists(): Promise<boolean>;
+	create(): Promise<boolean>;
+	delete(): Promise<boolean>;
+	/** Every delivery the endpoint handled, oldest first. */
+	received: Received[];
+	/** Deliveries that started the workflow. */
+	readonly started: Received[];
+	close(): Promise<void>;
+}
+
+export async function createTriggerHarness(
+	credentials: ICredentialDataDecryptedObject,
+	parameters: INodeParameters,
+): Promise<TriggerHarness> {
+	const node: INode = {
+		id: 'trigger-node-1',
+		name: 'Calypso Pay Trigger',
+		type: TRIGGER_TYPE,
+		typeVersion: 1,
+		position: [0, 0],
+		parameters,
+		webhookId: '8a1e2f7c-0000-4000-8000-00000000beef',
+		credentials: { calypsoApi: { id: '1', name: 'Calypso' } },
+	};
+	const staticData: IDataObject = {};
+	const workflowData = {
+		id: 'wf-trigger',
+		name: 'trigger test',
+		nodes: [node],
+		connections: {},
+		active: true,
+	};
+
+	const makeWorkflow = (data: IDataObject): Workflow =>
+		new Workflow({
+			id: workflowData.id,
+			name: workflowData.name,
+			nodes: [node],
+			connections: {},
+			nodeTypes,
+			active: true,
+			settings: {},
+			staticData: data,
+		});
+
+	const received: Received[] = [];
+	let baseUrl = '';
+	const additionalData = (
+		extra: Partial<IWorkflowExecuteAdditionalData> = {},
+	): IWorkflowExecuteAdditionalData =>
+		({
+			...createAdditionalData(credentials, workflowData as never),
+			webhookBaseUrl: `${baseUrl}/webhook`,
+			webhookTestBaseUrl: `${baseUrl}/webhook-test`,
+			...extra,
+		}) as IWorkflowExecuteAdditionalData;
+
+	const webhookData = (): IWebhookData =>
+		({
+			httpMethod: 'POST',
+			node: node.name,
+			path: `${node.webhookId}/webhook`,
+			webhookDescription: trigger.description.webhooks![0],
+			workflowId: workflowData.id,
+			webhookId: node.webhookId,
+			workflowExecuteAdditionalData: additionalData(),
+		}) as IWebhookData;
+
+	const endpoint = await startEndpoint(async (req, res) => {
+		const record: Received = { status: 0 };
+		received.push(record);
+		const request = req as EndpointRequest & { body?: unknown };
+		try {
+			request.body = JSON.parse(request.rawBody.toString('utf8'));
+		} catch {
+			request.body = {};
+		}
+		// Each delivery: the workflow as loaded from the database, static data included (a copy).
+		const workflow = makeWorkflow(JSON.parse(JSON.stringify(staticData)) as IDataObject);
+		const ctx = new WebhookContext(
+			workflow,
+			node,
+			additionalData({ httpRequest: request as never, httpResponse: res as never }),
+			'webhook',
+			webhookData(),
+			[],
+			null,
+		);
+		let result: IWebhookResponseData;
+		try {
+			result = await trigger.webhook!.call(ctx);
+		} catch (error) {
+			record.error = error as Error;
+			record.status = 500;
+			res.writeHead(500, { 'Content-Type': 'application/json' });
+			res.end(JSON.stringify({ message: 'Workflow Webhook Error: Workflow could not be started!' }));
+			return;
+		}
+		if (result.noWebhookResponse) {
+			record.status = res.statusCode;
+			if (!res.writableEnded) res.end();
+			return;
+		}
+		record.workflowData = result.workflowData;
+		record.status = 200;
+		res.writeHead(200, { 'Content-Type': 'application/json' });
+		res.end(
+			JSON.stringify(
+				result.workflowData ? { message: 'Workflow was started' } : (result.webhookResponse ?? {}),
+			),
+		);
+	});
+	baseUrl = endpoint.url;
+
+	const hook = (method: 'checkExists' | 'create' | 'delete') => async (): Promise<boolean> => {
+		// The hooks run on the saved workflow and their static data changes are saved (in place here).
+		const ctx = new HookContext(
+			makeWorkflow(staticData),
+			node,
+			additionalData(),
+			'trigger',
+			'activate',
+			webhookData(),
+		);
+		return await trigger.webhookMethods!.default![method].call(ctx);
+	};
+
+	return {
+		node,
+		staticData,
+		get stored() {
+			return (staticData[`node:${node.name}`] ?? {}) as IDataObject;
+		},
+		get url() {
+			return `${baseUrl}/webhook/${node.webhookId}/webhook`;
+		},
+		setParameters(next) {
+			node.parameters = next;
+		},
+		checkExists: hook('checkExists'),
+		create: hook('create'),
+		delete: hook('delete'),
+		received,
+		get started() {
+			return received.filter((r) => r.workflowData !== undefined);
+		},
+		async close() {
+			await endpoint.close();
+		},
+	};
+}
