@@ -41,7 +41,7 @@ export const customerDescription: INodeProperties = {
 export const MAX_DESCRIPTION = 1000;
 export const MAX_EXTERNAL_ID = 255;
 
-export const DEFAULT_CONCURRENCY = 20;
+export const DEFAULT_CONCURRENCY = 50;
 export const MAX_CONCURRENCY = 100;
 
 /** Entries of every operation's Options collection: how requests are sent. */

@@ -1,5 +1,12 @@
 import { NodeOperationError, sleep } from 'n8n-workflow';
-import type { IDataObject, IExecuteFunctions, IHttpRequestOptions, INode, NodeApiError } from 'n8n-workflow';
+import type {
+	ICredentialsDecrypted,
+	IDataObject,
+	IExecuteFunctions,
+	IHttpRequestOptions,
+	INode,
+	NodeApiError,
+} from 'n8n-workflow';
 
 import { runBounded } from '../pool';
 import { calypsoApiError, calypsoNetworkError, markAmbiguous, type ErrorContext } from './errors';
@@ -13,6 +20,7 @@ export const CUSTOMER_PURSE = '/api/v1/customer-purse/';
 /** What the client needs from n8n: execute, hook (trigger lifecycle) and webhook contexts all have it. */
 export interface RequestContext {
 	getNode(): INode;
+	getCredentials: IExecuteFunctions['getCredentials'];
 	helpers: { httpRequestWithAuthentication: IExecuteFunctions['helpers']['httpRequestWithAuthentication'] };
 }
 
@@ -149,6 +157,19 @@ export class CalypsoClient {
 		return this.ctx.getNode();
 	}
 
+	private credentials?: Promise<ICredentialsDecrypted>;
+
+	/**
+	 * The credential, loaded (and decrypted) by n8n once per client instead of once per request: handed back to
+	 * n8n with each request, whose credential `authenticate` signs it. The client never reads the secret itself.
+	 */
+	private credential(): Promise<ICredentialsDecrypted> {
+		this.credentials ??= this.ctx
+			.getCredentials('calypsoApi')
+			.then((data) => ({ id: 'calypsoApi', name: 'Calypso API', type: 'calypsoApi', data }));
+		return this.credentials;
+	}
+
 	/** One signed POST. The credential builds `{account, timestamp, payload}` and signs it as it is sent. */
 	private async send({ method, path, payload }: RawCall): Promise<Attempt> {
 		const request: IHttpRequestOptions = {
@@ -160,6 +181,7 @@ export class CalypsoClient {
 			ignoreHttpStatusErrors: true,
 			timeout: this.settings.timeoutMs,
 		};
+		const credentialsDecrypted = await this.credential();
 		this.requestCount++;
 		const sentAt = Date.now();
 		try {
@@ -167,6 +189,7 @@ export class CalypsoClient {
 				this.ctx as unknown as IExecuteFunctions,
 				'calypsoApi',
 				request,
+				{ credentialsDecrypted },
 			)) as FullResponse;
 			return { response, sentAt };
 		} catch (error) {
