@@ -235,9 +235,11 @@ export class CalypsoClient {
 				const code = networkCode(outcome.networkError);
 				// No socket error: the request was never sent (the credential refused to sign it, or the run was cancelled).
 				if (code === undefined)
-					throw new NodeOperationError(this.node, rootMessage(outcome.networkError), options);
+					throw new NodeOperationError(this.node, rootMessage(outcome.networkError), {
+						itemIndex: options.itemIndex,
+					});
 				error = calypsoNetworkError(this.node, code, options);
-				safeToResend = code !== undefined && NOT_SENT_CODES.has(code);
+				safeToResend = NOT_SENT_CODES.has(code);
 			}
 			if (!idempotent && !safeToResend) throw markAmbiguous(error);
 			if (attempt >= retry.retries) {
