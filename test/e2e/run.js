@@ -16,7 +16,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
+const { ROOT, tally, say, secs, check, build } = require('./checks');
 const { ensureN8n, createUserFolder } = require('../../scripts/n8n-local');
 const { createEmulator } = require('../emulator');
 const {
@@ -29,29 +29,12 @@ const {
 } = require('../../scripts/examples');
 const { IDS, customerWorkflow, transactionWorkflow, errorWorkflow } = require('./workflows');
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const args = new Set(process.argv.slice(2));
 const VERBOSE = args.has('--verbose');
 const TIMEOUT_MS = 8 * 60 * 1000;
 const t0 = Date.now();
-const secs = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(1)} s`;
 
-let passed = 0;
-let failed = 0;
-const say = (/** @type {string} */ line) => process.stdout.write(`${line}\n`);
 
-/** One named check; a thrown error fails it and the others still run. @param {string} name @param {() => void} fn */
-function check(name, fn) {
-	try {
-		fn();
-		passed++;
-		say(`  ✔ ${name}`);
-	} catch (error) {
-		failed++;
-		const e = /** @type {Error} */ (error);
-		say(`  ✘ ${name}\n      ${String(e.message).split('\n').slice(0, 12).join('\n      ')}`);
-	}
-}
 
 /** Customer-purse paths of the requests, e.g. 'customer/create'. @param {any[]} requests */
 const paths = (requests) => requests.map((r) => r.path.replace('/api/v1/customer-purse/', ''));
@@ -403,7 +386,7 @@ async function runLane(lane) {
 	lane.seed(emu);
 	await emu.start(0);
 	/** @type {string | undefined} */ let userFolder;
-	const failedBefore = failed;
+	const failedBefore = tally.failed;
 	try {
 		// Per process, so two runs in one checkout do not share a folder; removed unless something failed.
 		const uf = await createUserFolder({ name: `e2e-${lane.name}-${process.pid}`, packageDir: ROOT });
@@ -421,10 +404,10 @@ async function runLane(lane) {
 				x = await uf.execute(job.workflowId);
 			}
 			const requests = emu.requests.slice(start);
-			const failedBeforeJob = failed;
+			const failedBeforeJob = tally.failed;
 			say(`${job.title} [${lane.name}, ${secs(x.ms)}, ${requests.length} requests]`);
 			job.verify(x, requests, emu);
-			if (failed > failedBeforeJob && (VERBOSE || !x.result)) {
+			if (tally.failed > failedBeforeJob && (VERBOSE || !x.result)) {
 				say(
 					`    n8n output:\n${(x.stdout + x.stderr)
 						.trim()
@@ -435,36 +418,20 @@ async function runLane(lane) {
 			}
 		}
 	} catch (error) {
-		failed++;
+		tally.failed++;
 		say(`✘ lane ${lane.name} could not run: ${error instanceof Error ? error.stack : error}`);
 	} finally {
 		await emu.stop();
-		if (userFolder && failed === failedBefore) fs.rmSync(userFolder, { recursive: true, force: true });
+		if (userFolder && tally.failed === failedBefore) fs.rmSync(userFolder, { recursive: true, force: true });
 		else if (userFolder)
 			say(`  (${lane.name}: n8n user folder kept for inspection: ${path.relative(ROOT, userFolder)})`);
 	}
 }
 
-function build() {
-	return new Promise((resolve, reject) => {
-		const child = spawn('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-		let output = '';
-		child.stdout.on('data', (d) => {
-			output += d;
-		});
-		child.stderr.on('data', (d) => {
-			output += d;
-		});
-		child.on('error', reject);
-		child.on('close', (code) =>
-			code === 0 ? resolve(undefined) : reject(new Error(`npm run build failed (exit ${code}):\n${output}`)),
-		);
-	});
-}
 
 async function main() {
 	const watchdog = setTimeout(() => {
-		say(`\n✘ e2e timed out after ${secs(TIMEOUT_MS)}\n${passed} passed, ${failed + 1} failed`);
+		say(`\n✘ e2e timed out after ${secs(TIMEOUT_MS)}\n${tally.passed} passed, ${tally.failed + 1} failed`);
 		process.exit(1);
 	}, TIMEOUT_MS);
 	watchdog.unref();
@@ -473,13 +440,13 @@ async function main() {
 	await ensureN8n({ log: (line) => say(`[n8n install] ${line}`) });
 	await Promise.all([runLane(operationsLane), runLane(examplesLane)]);
 
-	say(`\n${passed} passed, ${failed} failed (${secs(Date.now() - t0)})`);
-	process.exitCode = failed ? 1 : 0;
+	say(`\n${tally.passed} passed, ${tally.failed} failed (${secs(Date.now() - t0)})`);
+	process.exitCode = tally.failed ? 1 : 0;
 }
 
 main().catch((error) => {
 	say(
-		`\n✘ e2e could not run: ${error instanceof Error ? error.stack : error}\n${passed} passed, ${failed + 1} failed`,
+		`\n✘ e2e could not run: ${error instanceof Error ? error.stack : error}\n${tally.passed} passed, ${tally.failed + 1} failed`,
 	);
 	process.exitCode = 1;
 });

@@ -24,11 +24,10 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
+const { ROOT, tally, say, secs, check, build } = require('./checks');
 const { ensureN8n, createUserFolder, ROOT: N8N_ROOT } = require('../../scripts/n8n-local');
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
 
-const ROOT = path.resolve(__dirname, '..', '..');
 const EXAMPLE_FILE = path.join(ROOT, 'examples', 'calypso-trigger-deposits.json');
 const TRIGGER_ENTRY = 'dist/nodes/CalypsoTrigger/CalypsoTrigger.node.js';
 const FUNDS = 'CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE';
@@ -39,24 +38,8 @@ const args = new Set(process.argv.slice(2));
 const VERBOSE = args.has('--verbose');
 const TIMEOUT_MS = 6 * 60 * 1000;
 const t0 = Date.now();
-const secs = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(1)} s`;
 
-let passed = 0;
-let failed = 0;
-const say = (/** @type {string} */ line) => process.stdout.write(`${line}\n`);
 
-/** One named check; a thrown error fails it and the others still run. @param {string} name @param {() => void} fn */
-function check(name, fn) {
-	try {
-		fn();
-		passed++;
-		say(`  ✔ ${name}`);
-	} catch (error) {
-		failed++;
-		const e = /** @type {Error} */ (error);
-		say(`  ✘ ${name}\n      ${String(e.message).split('\n').slice(0, 12).join('\n      ')}`);
-	}
-}
 
 /** Polls `fn` until it returns a truthy value or the time is up (then returns the last value). @template T */
 async function waitFor(/** @type {() => T} */ fn, timeoutMs = 20000, intervalMs = 100) {
@@ -70,18 +53,6 @@ async function waitFor(/** @type {() => T} */ fn, timeoutMs = 20000, intervalMs 
 }
 const pause = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
-function build() {
-	return new Promise((resolve, reject) => {
-		const child = spawn('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-		let output = '';
-		child.stdout.on('data', (d) => (output += d));
-		child.stderr.on('data', (d) => (output += d));
-		child.on('error', reject);
-		child.on('close', (code) =>
-			code === 0 ? resolve(undefined) : reject(new Error(`npm run build failed (exit ${code}):\n${output}`)),
-		);
-	});
-}
 
 /** A loopback server that records the JSON bodies POSTed to it (by the workflow's HTTP Request node). */
 async function startSink() {
@@ -421,7 +392,7 @@ async function main() {
 		await n8n.stop();
 		await emu.stop();
 		await sink.close();
-		if (failed === 0) fs.rmSync(uf.userFolder, { recursive: true, force: true });
+		if (tally.failed === 0) fs.rmSync(uf.userFolder, { recursive: true, force: true });
 		else say(`  (user folder kept for inspection${VERBOSE ? ', with n8n-*.log' : ''}: ${uf.userFolder})`);
 		say(`  (n8n ran ${secs(Date.now() - startedAt)} in all)`);
 	}
@@ -433,11 +404,11 @@ const timer = setTimeout(() => {
 }, TIMEOUT_MS);
 main()
 	.catch((error) => {
-		failed++;
+		tally.failed++;
 		say(`✘ ${error && error.stack ? error.stack : error}`);
 	})
 	.finally(() => {
 		clearTimeout(timer);
-		say(`${passed} passed, ${failed} failed (${secs(Date.now() - t0)})`);
-		process.exitCode = failed ? 1 : 0;
+		say(`${tally.passed} passed, ${tally.failed} failed (${secs(Date.now() - t0)})`);
+		process.exitCode = tally.failed ? 1 : 0;
 	});

@@ -1,0 +1,39 @@
+// @ts-check
+'use strict';
+/** Shared by the end-to-end scripts: named checks with one running tally, output, and the package build. */
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const tally = { passed: 0, failed: 0 };
+const say = (/** @type {string} */ line) => process.stdout.write(`${line}\n`);
+const secs = (/** @type {number} */ ms) => `${(ms / 1000).toFixed(1)} s`;
+
+/** One named check; a thrown error fails it and the others still run. @param {string} name @param {() => void} fn */
+function check(name, fn) {
+	try {
+		fn();
+		tally.passed++;
+		say(`  ✔ ${name}`);
+	} catch (error) {
+		tally.failed++;
+		const e = /** @type {Error} */ (error);
+		say(`  ✘ ${name}\n      ${String(e.message).split('\n').slice(0, 12).join('\n      ')}`);
+	}
+}
+
+/** `npm run build`, quietly unless it fails. */
+function build() {
+	return new Promise((resolve, reject) => {
+		const child = spawn('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+		let output = '';
+		child.stdout.on('data', (d) => (output += d));
+		child.stderr.on('data', (d) => (output += d));
+		child.on('error', reject);
+		child.on('close', (code) =>
+			code === 0 ? resolve(undefined) : reject(new Error(`npm run build failed (exit ${code}):\n${output}`)),
+		);
+	});
+}
+
+module.exports = { ROOT, tally, say, secs, check, build };
