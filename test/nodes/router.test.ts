@@ -71,4 +71,30 @@ describe('router', () => {
 		expect(run.error?.message).toBe('Concurrency must be a whole number from 1 to 100, got "0"');
 		expect(server.emulator.requests).toHaveLength(0);
 	});
+
+	test('when an item stops the run, the error says which other items had already gone through', async () => {
+		server.emulator.injectFault({
+			path: 'customer/create',
+			match: (request) =>
+				(request.body?.payload as { externalId?: string } | undefined)?.externalId === 'user-c',
+			status: 400,
+			body: { errorCode: '001', message: 'Rejected for the test', traceId: 'trace-test' },
+		});
+		const run = await runNode(
+			server.credentials,
+			{
+				resource: 'customer',
+				operation: 'create',
+				additionalFields: { externalId: '={{ $json.userId }}' },
+				options: { concurrency: 1 },
+			},
+			[{ userId: 'user-a' }, { userId: 'user-b' }, { userId: 'user-c' }, { userId: 'user-d' }],
+		);
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe('Calypso error 001: Rejected for the test');
+		expect(run.error?.description).toContain(
+			'2 other item(s) had already been sent successfully (item 0, 1); their results are not passed on',
+		);
+		expect(server.emulator.state.customers.size).toBe(2);
+	});
 });

@@ -43,6 +43,18 @@ function errorItem(error: NodeApiError | NodeOperationError, itemIndex: number):
 	return { json, pairedItem: { item: itemIndex } };
 }
 
+function withCompletedItems<E extends NodeApiError | NodeOperationError>(
+	error: E,
+	completed: Set<number>,
+): E {
+	if (completed.size === 0) return error;
+	const first = [...completed].sort((a, b) => a - b);
+	const which = first.slice(0, 10).join(', ') + (first.length > 10 ? ', …' : '');
+	error.description =
+		`${error.description ?? ''} ${completed.size} other item(s) had already been sent successfully (item ${which}); their results are not passed on, and running the node again sends them again.`.trim();
+	return error;
+}
+
 /**
  * Node-level settings, read once per run from the first item's Options: how many items run at once and how
  * requests are retried. With the node setting "Retry On Fail" on, the default retry steps aside so the two
@@ -115,22 +127,28 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	});
 
 	const output: INodeExecutionData[][] = new Array(items.length);
-	await runBounded(items.length, concurrency, !continueOnFail, async (i) => {
+	const completed = new Set<number>();
+	const task = async (i: number) => {
 		const input = prepared[i];
 		try {
 			if (!input.ok) throw input.error;
 			const result = await operation.execute.call(this, input.value, api, i);
 			output[i] = this.helpers.constructExecutionMetaData(
 				this.helpers.returnJsonArray(result as IDataObject[]),
-				{
-					itemData: { item: i },
-				},
+				{ itemData: { item: i } },
 			);
+			completed.add(i);
 		} catch (error) {
 			const itemError = withItemIndex.call(this, error, i);
 			if (!continueOnFail) throw itemError;
 			output[i] = [errorItem(itemError, i)];
 		}
-	});
+	};
+	try {
+		await runBounded(items.length, concurrency, !continueOnFail, task);
+	} catch (error) {
+		// The run stops, but other items' requests already went through: say so, as their results go with the run.
+		throw withCompletedItems(error as NodeApiError | NodeOperationError, completed);
+	}
 	return [output.flat()];
 }
