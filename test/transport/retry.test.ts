@@ -11,6 +11,28 @@ const fastRetry = { retry: 'custom', maxRetries: 3, retryDelay: 5 };
 const HTML_502 =
 	'<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>';
 
+const pageNumberOf = (request: { body?: { payload?: Record<string, unknown> } }): unknown =>
+	request.body?.payload?.pageNumber;
+
+/** A 12-page Return All (120 transactions, pages of 10) whose page 7 answers 503 `times` times. */
+async function findWithPage7Failing(times: number) {
+	const customer = server.emulator.seedCustomer();
+	server.emulator.seedTransactions(customer.id, 120);
+	server.emulator.injectFault({
+		path: 'transaction/find',
+		status: 503,
+		times,
+		match: (request) => pageNumberOf(request) === 7,
+	});
+	return await runNode(server.credentials, {
+		resource: 'transaction',
+		operation: 'getMany',
+		customerId: customer.id,
+		returnAll: true,
+		options: { ...fastRetry, pageSize: 10 },
+	});
+}
+
 function requestsTo(path: string): number {
 	return server.emulator.requests.filter((request) => request.path.endsWith(path)).length;
 }
@@ -202,48 +224,19 @@ describe('fault matrix', () => {
 	});
 
 	test('a page that fails for a moment in a 12-page Find is retried and the list is whole', async () => {
-		const customer = server.emulator.seedCustomer();
-		server.emulator.seedTransactions(customer.id, 120);
-		server.emulator.injectFault({
-			path: 'transaction/find',
-			status: 503,
-			match: (request) => (request.body?.payload as { pageNumber?: number } | undefined)?.pageNumber === 7,
-		});
-		const run = await runNode(server.credentials, {
-			resource: 'transaction',
-			operation: 'getMany',
-			customerId: customer.id,
-			returnAll: true,
-			options: { ...fastRetry, pageSize: 10 },
-		});
+		const run = await findWithPage7Failing(1);
 		expect(run.status).toBe('success');
 		expect(run.items).toHaveLength(120);
 		expect(requestsTo('transaction/find')).toBe(13);
 	});
 
 	test('a page that keeps failing stops the Find and says which page and how much was fetched', async () => {
-		const customer = server.emulator.seedCustomer();
-		server.emulator.seedTransactions(customer.id, 120);
-		server.emulator.injectFault({
-			path: 'transaction/find',
-			status: 503,
-			times: 10,
-			match: (request) => (request.body?.payload as { pageNumber?: number } | undefined)?.pageNumber === 7,
-		});
-		const run = await runNode(server.credentials, {
-			resource: 'transaction',
-			operation: 'getMany',
-			customerId: customer.id,
-			returnAll: true,
-			options: { ...fastRetry, pageSize: 10 },
-		});
+		const run = await findWithPage7Failing(10);
 		expect(run.status).toBe('error');
 		expect(run.error?.message).toBe('Calypso error 000: Injected fault (page 7 of 12)');
 		expect(run.error?.description).toMatch(/\d+ transactions had been fetched; none are returned/);
 		expect(run.items).toHaveLength(0);
-		const page7 = server.emulator.requests.filter(
-			(request) => (request.body?.payload as { pageNumber?: number } | undefined)?.pageNumber === 7,
-		);
+		const page7 = server.emulator.requests.filter((request) => pageNumberOf(request) === 7);
 		expect(page7).toHaveLength(4);
 	});
 });
