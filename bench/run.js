@@ -26,7 +26,7 @@ const RUNS = Number(argv[argv.indexOf('--runs') + 1]) || 3;
 const LATENCY_MS = 20;
 const TX = { count: 10_000, maxPageSize: 100 };
 const ITEMS = 1000;
-const DEFAULT_CONCURRENCY = 50; // nodes/Calypso/actions/fields.ts
+const DEFAULT_CONCURRENCY = 50; // nodes/CalypsoPay/actions/fields.ts
 const SIGN = { calls: 20_000, runs: 5 };
 const FIND = '/api/v1/customer-purse/transaction/find';
 const GET = '/api/v1/customer-purse/customer/get';
@@ -62,7 +62,7 @@ async function compile(/** @type {string} */ tmp) {
 	const flags = ['--noEmit', 'false', '--declaration', 'false', '--sourceMap', 'false', '--incremental', 'false'];
 	const r = await sh('npx', ['tsc', '-p', 'tsconfig.json', '--outDir', out, ...flags]);
 	const engine = path.join(out, 'test/helpers/engine.js');
-	const signing = path.join(out, 'nodes/Calypso/transport/signing.js');
+	const signing = path.join(out, 'nodes/CalypsoPay/transport/signing.js');
 	if (!fs.existsSync(engine) || !fs.existsSync(signing)) throw new Error(`tsc emitted nothing:\n${r.out}`);
 	// tsc emits despite type errors (others may be mid-edit): go on, but show them.
 	if (r.code !== 0) log(`  (tsc reported errors; using what it emitted)\n${r.out.trim().slice(0, 2000)}`);
@@ -149,7 +149,7 @@ async function benchReturnAll(/** @type {any} */ engine) {
 // ------------------------------------------------------------------------------------------ 2. real n8n
 
 const customerIdOf = (/** @type {number} */ i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-const CALYPSO_CRED = { calypsoApi: { id: 'benchCalypso0001', name: 'Calypso (bench emulator)' } };
+const CALYPSO_CRED = { calypsoPayApi: { id: 'benchCalypso0001', name: 'Calypso (bench emulator)' } };
 const CRYPTO_CRED = { crypto: { id: 'benchCrypto00001', name: 'HMAC secret (bench)' } };
 
 /** A node; a `type` without package is n8n's. @param {string} name @param {string} type @param {number} typeVersion */
@@ -174,7 +174,7 @@ function workflow(id, steps) {
 function variants(emu) {
 	const { account, apiKey, baseUrl } = emu.credentials;
 	const calypso = (/** @type {object} */ options) =>
-		step('Calypso', 'n8n-nodes-calypso.calypso', 1,
+		step('Calypso', 'n8n-nodes-calypso-pay.calypsoPay', 1,
 			{ resource: 'customer', operation: 'get', customerId: '={{ $json.id }}', options },
 			{ credentials: CALYPSO_CRED });
 	const jsCode = `const account = ${JSON.stringify(account)};
@@ -219,7 +219,7 @@ async function benchRealN8n() {
 		const uf = await createUserFolder({ name: `bench-${process.pid}`, packageDir: ROOT });
 		userFolder = uf.userFolder;
 		await uf.importCredentials([
-			{ ...CALYPSO_CRED.calypsoApi, type: 'calypsoApi', data: { ...emu.credentials } },
+			{ ...CALYPSO_CRED.calypsoPayApi, type: 'calypsoPayApi', data: { ...emu.credentials } },
 			{ ...CRYPTO_CRED.crypto, type: 'crypto', data: { hmacSecret: emu.credentials.apiSecret } },
 		]);
 		const list = variants(emu);

@@ -48,7 +48,7 @@ function seedDemo(emu) {
 
 /** The credential to import, pointing at a running emulator. @param {import('../test/emulator').Emulator} emu */
 function credentialFor(emu) {
-	return [{ id: CREDENTIAL_ID, name: CREDENTIAL_NAME, type: 'calypsoApi', data: { ...emu.credentials } }];
+	return [{ id: CREDENTIAL_ID, name: CREDENTIAL_NAME, type: 'calypsoPayApi', data: { ...emu.credentials } }];
 }
 
 /** The JSON of a node's first output, first run. @param {any} runData @param {string} node @returns {any[] | undefined} */

@@ -29,7 +29,7 @@ const { ensureN8n, createUserFolder, ROOT: N8N_ROOT } = require('../../scripts/n
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
 
 const EXAMPLE_FILE = path.join(ROOT, 'examples', 'calypso-trigger-deposits.json');
-const TRIGGER_ENTRY = 'dist/nodes/CalypsoTrigger/CalypsoTrigger.node.js';
+const TRIGGER_ENTRY = 'dist/nodes/CalypsoPayTrigger/CalypsoPayTrigger.node.js';
 const FUNDS = 'CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE';
 const CREDITED = 'CUSTOMER_PURSE_TRANSLATION_TO_ACCOUNT_COMPLETED';
 const OWNER = { email: 'e2e-owner@example.com', password: 'E2e-owner-password-1' };
@@ -167,7 +167,7 @@ async function main() {
 		'.n8n',
 		'nodes',
 		'node_modules',
-		'n8n-nodes-calypso',
+		'n8n-nodes-calypso-pay',
 		'package.json',
 	);
 	const pkg = JSON.parse(fs.readFileSync(installed, 'utf8'));
@@ -178,7 +178,7 @@ async function main() {
 	}
 
 	await uf.importCredentials([
-		{ id: 'calypso-demo', name: 'Calypso (emulator)', type: 'calypsoApi', data: { ...emu.credentials } },
+		{ id: 'calypso-demo', name: 'Calypso (emulator)', type: 'calypsoPayApi', data: { ...emu.credentials } },
 	]);
 	const workflow = workflowWithSink(sink.url);
 	const workflowId = await uf.importWorkflow(workflow);
@@ -302,7 +302,7 @@ async function main() {
 		);
 		const types = await rest('GET', '/types/nodes.json', undefined);
 		const description = Array.isArray(types.json)
-			? types.json.find((/** @type {any} */ t) => t.name === 'n8n-nodes-calypso.calypsoTrigger')
+			? types.json.find((/** @type {any} */ t) => t.name === 'n8n-nodes-calypso-pay.calypsoPayTrigger')
 			: undefined;
 		const icons = await Promise.all(
 			Object.values(description?.iconUrl ?? {}).map(async (url) => {

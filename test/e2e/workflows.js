@@ -14,8 +14,8 @@ const IDS = {
 	unknown: 'f00dfeed-0000-4000-8000-000000000404',
 };
 
-const CALYPSO = 'n8n-nodes-calypso.calypso';
-const credentials = { calypsoApi: { id: CREDENTIAL_ID, name: CREDENTIAL_NAME } };
+const CALYPSO = 'n8n-nodes-calypso-pay.calypsoPay';
+const credentials = { calypsoPayApi: { id: CREDENTIAL_ID, name: CREDENTIAL_NAME } };
 
 /**
  * @typedef {{ name: string, type?: string, typeVersion?: number, parameters: Record<string, unknown>,

@@ -20,10 +20,10 @@ import type {
 	ITaskDataConnections,
 } from 'n8n-workflow';
 
-import { CalypsoApi } from '../../credentials/CalypsoApi.credentials';
+import { CalypsoPayApi } from '../../credentials/CalypsoPayApi.credentials';
 import { createAdditionalData, scanForSecrets, secretsToScan } from './engine';
 
-const credentialType = new CalypsoApi();
+const credentialType = new CalypsoPayApi();
 
 /** The node n8n borrows for credentials that carry their own test: NoOp ("n8n-nodes-base.noOp"). */
 const noOp: INodeType = {
@@ -132,7 +132,7 @@ export async function testCredential(data: ICredentialDataDecryptedObject): Prom
 	return outcome;
 }
 
-type Rules = NonNullable<CalypsoApi['test']['rules']>;
+type Rules = NonNullable<CalypsoPayApi['test']['rules']>;
 
 async function runTest(routingNode: RoutingNode, rules: Rules): Promise<CredentialTestOutcome> {
 	let response: INodeExecutionData[][] | undefined;

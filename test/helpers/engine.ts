@@ -23,10 +23,10 @@ import type {
 	IConnections,
 } from 'n8n-workflow';
 
-import { CalypsoApi } from '../../credentials/CalypsoApi.credentials';
-import { Calypso } from '../../nodes/Calypso/Calypso.node';
+import { CalypsoPayApi } from '../../credentials/CalypsoPayApi.credentials';
+import { CalypsoPay } from '../../nodes/CalypsoPay/CalypsoPay.node';
 
-export const CALYPSO_TYPE = 'n8n-nodes-calypso.calypso';
+export const CALYPSO_TYPE = 'n8n-nodes-calypso-pay.calypsoPay';
 
 /** Passes the items it is started with to the next node, like a trigger would. */
 class StartNode implements INodeType {
@@ -47,8 +47,8 @@ class StartNode implements INodeType {
 	}
 }
 
-const calypso = new Calypso();
-const credentialType = new CalypsoApi();
+const calypso = new CalypsoPay();
+const credentialType = new CalypsoPayApi();
 const types: Record<string, INodeType> = { [CALYPSO_TYPE]: calypso, 'test.start': new StartNode() };
 
 const nodeTypes: INodeTypes = {
@@ -155,7 +155,7 @@ export async function runChain(
 		typeVersion: 1,
 		position: [200 * (index + 1), 0],
 		parameters: spec.parameters,
-		credentials: { calypsoApi: { id: '1', name: 'Calypso' } },
+		credentials: { calypsoPayApi: { id: '1', name: 'Calypso' } },
 		...(spec.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
 		...spec.settings,
 	}));

@@ -23,14 +23,14 @@ import type {
 	IWorkflowExecuteAdditionalData,
 } from 'n8n-workflow';
 
-import { CalypsoTrigger } from '../../nodes/CalypsoTrigger/CalypsoTrigger.node';
+import { CalypsoPayTrigger } from '../../nodes/CalypsoPayTrigger/CalypsoPayTrigger.node';
 import { createAdditionalData } from './engine';
 import { startEndpoint } from './http-endpoint';
 import type { EndpointRequest } from './http-endpoint';
 
-export const TRIGGER_TYPE = 'n8n-nodes-calypso.calypsoTrigger';
+export const TRIGGER_TYPE = 'n8n-nodes-calypso-pay.calypsoPayTrigger';
 
-const trigger = new CalypsoTrigger();
+const trigger = new CalypsoPayTrigger();
 const nodeTypes: INodeTypes = {
 	getByName: () => trigger as INodeType,
 	getByNameAndVersion: () => trigger as INodeType,
@@ -77,7 +77,7 @@ export async function createTriggerHarness(
 		position: [0, 0],
 		parameters,
 		webhookId: '8a1e2f7c-0000-4000-8000-00000000beef',
-		credentials: { calypsoApi: { id: '1', name: 'Calypso' } },
+		credentials: { calypsoPayApi: { id: '1', name: 'Calypso' } },
 	};
 	const staticData: IDataObject = {};
 	const workflowData = {

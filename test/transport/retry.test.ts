@@ -2,7 +2,7 @@
  * The fault matrix (issue 4): transient failures are retried when that is safe, creates are never sent twice,
  * and every outcome is measured in requests made and customers created. Runs through n8n's engine.
  */
-import { backoffMs, retryAfterMs, DEFAULT_RETRY } from '../../nodes/Calypso/transport';
+import { backoffMs, retryAfterMs, DEFAULT_RETRY } from '../../nodes/CalypsoPay/transport';
 import { useEmulator } from '../helpers/calypso';
 import { runNode } from '../helpers/engine';
 

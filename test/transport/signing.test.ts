@@ -1,6 +1,6 @@
 import type { IHttpRequestOptions } from 'n8n-workflow';
 
-import { normalizeBaseUrl, sign, signRequest } from '../../nodes/Calypso/transport/signing';
+import { normalizeBaseUrl, sign, signRequest } from '../../nodes/CalypsoPay/transport/signing';
 import vector from './vendor-vector.json';
 
 const ACCOUNT = '0xAbCdEf0123456789abcdef0123456789ABCDEF01';
@@ -32,7 +32,7 @@ describe('signRequest', () => {
 			Key: credentials.apiKey,
 			Sign: sign(credentials.apiSecret, options.body as string),
 		});
-		expect(options.baseURL).toBe('https://api.calypso.finance');
+		expect(options.baseURL).toBe('https://api.calypso.money');
 	});
 
 	test('is idempotent when n8n runs it twice on one request, taking a fresh timestamp', () => {

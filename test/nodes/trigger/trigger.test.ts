@@ -12,9 +12,9 @@ import {
 	subscriptionsOf,
 	transactionIdOf,
 	verifyDelivery,
-} from '../../../nodes/CalypsoTrigger/delivery';
-import { CalypsoTrigger } from '../../../nodes/CalypsoTrigger/CalypsoTrigger.node';
-import { sign } from '../../../nodes/Calypso/transport/signing';
+} from '../../../nodes/CalypsoPayTrigger/delivery';
+import { CalypsoPayTrigger } from '../../../nodes/CalypsoPayTrigger/CalypsoPayTrigger.node';
+import { sign } from '../../../nodes/CalypsoPay/transport/signing';
 import { useEmulator } from '../../helpers/calypso';
 import { createTriggerHarness } from '../../helpers/trigger';
 import type { TriggerHarness } from '../../helpers/trigger';
@@ -208,14 +208,14 @@ describe('RecentEvents (dedupe memory)', () => {
 });
 
 describe('node description', () => {
-	const { description } = new CalypsoTrigger();
+	const { description } = new CalypsoPayTrigger();
 	test('a trigger with one POST webhook answering on receipt, not a tool', () => {
-		expect(description.name).toBe('calypsoTrigger');
+		expect(description.name).toBe('calypsoPayTrigger');
 		expect(description.displayName).toBe('Calypso Pay Trigger');
 		expect(description.group).toEqual(['trigger']);
 		expect(description.inputs).toEqual([]);
 		expect(description.usableAsTool).toBeUndefined();
-		expect(description.credentials).toEqual([{ name: 'calypsoApi', required: true }]);
+		expect(description.credentials).toEqual([{ name: 'calypsoPayApi', required: true }]);
 		expect(description.webhooks).toEqual([
 			{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' },
 		]);

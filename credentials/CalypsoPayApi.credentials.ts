@@ -7,22 +7,22 @@ import type {
 	Icon,
 } from 'n8n-workflow';
 
-import { DEFAULT_BASE_URL, signRequest } from '../nodes/Calypso/transport/signing';
-import { HINTS } from '../nodes/Calypso/transport/errors';
+import { DEFAULT_BASE_URL, signRequest } from '../nodes/CalypsoPay/transport/signing';
+import { HINTS } from '../nodes/CalypsoPay/transport/errors';
 
 const failWhen = (errorCode: string, message: string) => ({
 	type: 'responseSuccessBody' as const,
 	properties: { key: 'errorCode', value: errorCode, message },
 });
 
-export class CalypsoApi implements ICredentialType {
-	name = 'calypsoApi';
+export class CalypsoPayApi implements ICredentialType {
+	name = 'calypsoPayApi';
 
-	displayName = 'Calypso API';
+	displayName = 'Calypso Pay API';
 
-	icon: Icon = { light: 'file:../nodes/Calypso/calypso.svg', dark: 'file:../nodes/Calypso/calypso.dark.svg' };
+	icon: Icon = { light: 'file:../nodes/CalypsoPay/calypso.svg', dark: 'file:../nodes/CalypsoPay/calypso.dark.svg' };
 
-	documentationUrl = 'https://github.com/calypso-n8n/n8n-nodes-calypso#credentials';
+	documentationUrl = 'https://github.com/calypso-n8n/n8n-nodes-calypso-pay#credentials';
 
 	properties: INodeProperties[] = [
 		{
@@ -59,7 +59,7 @@ export class CalypsoApi implements ICredentialType {
 			type: 'string',
 			default: DEFAULT_BASE_URL,
 			description:
-				'Calypso API host. Use https://api.calypso.money if your dashboard says so, or a proxy or emulator URL.',
+				"The Calypso API host, without a path: https://api.calypso.money (the API reference's host), https://api.calypso.finance (the older host of Calypso's guides), or a proxy or emulator URL",
 		},
 	];
 

@@ -165,8 +165,8 @@ export class CalypsoClient {
 	 */
 	private credential(): Promise<ICredentialsDecrypted> {
 		this.credentials ??= this.ctx
-			.getCredentials('calypsoApi')
-			.then((data) => ({ id: 'calypsoApi', name: 'Calypso API', type: 'calypsoApi', data }));
+			.getCredentials('calypsoPayApi')
+			.then((data) => ({ id: 'calypsoPayApi', name: 'Calypso Pay API', type: 'calypsoPayApi', data }));
 		return this.credentials;
 	}
 
@@ -187,7 +187,7 @@ export class CalypsoClient {
 		try {
 			const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(
 				this.ctx as unknown as IExecuteFunctions,
-				'calypsoApi',
+				'calypsoPayApi',
 				request,
 				{ credentialsDecrypted },
 			)) as FullResponse;

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IDataObject } from 'n8n-workflow';
 
-import { sign } from '../Calypso/transport/signing';
+import { sign } from '../CalypsoPay/transport/signing';
 
 /**
  * Pure functions behind the Calypso Pay Trigger's webhook: checking a delivery's signature, reading its envelope,

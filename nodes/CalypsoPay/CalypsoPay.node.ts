@@ -6,10 +6,10 @@ import * as purse from './actions/purse/Purse.resource';
 import { router } from './actions/router';
 import * as transaction from './actions/transaction/Transaction.resource';
 
-export class Calypso implements INodeType {
+export class CalypsoPay implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Calypso Pay',
-		name: 'calypso',
+		name: 'calypsoPay',
 		icon: { light: 'file:calypso.svg', dark: 'file:calypso.dark.svg' },
 		group: ['transform'],
 		version: 1,
@@ -19,7 +19,7 @@ export class Calypso implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'calypsoApi', required: true }],
+		credentials: [{ name: 'calypsoPayApi', required: true }],
 		properties: [
 			{
 				displayName: 'Resource',

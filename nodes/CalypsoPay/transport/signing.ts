@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { ICredentialDataDecryptedObject, IDataObject, IHttpRequestOptions } from 'n8n-workflow';
 
-export const DEFAULT_BASE_URL = 'https://api.calypso.finance';
+export const DEFAULT_BASE_URL = 'https://api.calypso.money';
 export const ACCOUNT_PATTERN = /^0x[0-9a-fA-F]{40}$/;
 
 /**

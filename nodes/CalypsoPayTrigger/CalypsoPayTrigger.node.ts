@@ -8,8 +8,8 @@ import type {
 	INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { CalypsoClient, DEFAULT_SETTINGS } from '../Calypso/transport';
-import type { TransportSettings } from '../Calypso/transport';
+import { CalypsoClient, DEFAULT_SETTINGS } from '../CalypsoPay/transport';
+import type { TransportSettings } from '../CalypsoPay/transport';
 import {
 	EVENTS,
 	RecentEvents,
@@ -69,11 +69,11 @@ async function confirmTransaction(ctx: IWebhookFunctions, transactionId: string)
 	}
 }
 
-export class CalypsoTrigger implements INodeType {
+export class CalypsoPayTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Calypso Pay Trigger',
-		name: 'calypsoTrigger',
-		icon: { light: 'file:../Calypso/calypso.svg', dark: 'file:../Calypso/calypso.dark.svg' },
+		name: 'calypsoPayTrigger',
+		icon: { light: 'file:../CalypsoPay/calypso.svg', dark: 'file:../CalypsoPay/calypso.dark.svg' },
 		group: ['trigger'],
 		version: 1,
 		subtitle: '={{$parameter["events"].length + " event(s)"}}',
@@ -81,7 +81,7 @@ export class CalypsoTrigger implements INodeType {
 		defaults: { name: 'Calypso Pay Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'calypsoApi', required: true }],
+		credentials: [{ name: 'calypsoPayApi', required: true }],
 		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' }],
 		properties: [
 			{

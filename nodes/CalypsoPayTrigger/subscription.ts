@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IHookFunctions, INode } from 'n8n-workflow';
 
-import { CalypsoClient } from '../Calypso/transport';
-import { isAmbiguous } from '../Calypso/transport/errors';
+import { CalypsoClient } from '../CalypsoPay/transport';
+import { isAmbiguous } from '../CalypsoPay/transport/errors';
 import { EVENT_TYPES, SERVICE_TYPE, sameEvents, subscriptionsOf } from './delivery';
 import type { Subscription } from './delivery';
 
