@@ -15,6 +15,8 @@ export class CalypsoPay implements INodeType {
 		version: 1,
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
 		description: "Manage your customers' crypto deposit wallets with the Calypso Pay Customer Purse API",
+		// Used as it is by the editor's docs link (the codex URLs get a tracking query appended, so they have no anchor).
+		documentationUrl: 'https://github.com/calypso-n8n/n8n-nodes-calypso-pay#operations',
 		defaults: { name: 'Calypso Pay' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],

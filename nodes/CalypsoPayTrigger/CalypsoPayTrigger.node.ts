@@ -78,6 +78,7 @@ export class CalypsoPayTrigger implements INodeType {
 		version: 1,
 		subtitle: '={{$parameter["events"].length + " event(s)"}}',
 		description: 'Starts the workflow when Calypso Pay reports a customer deposit or purse event',
+		documentationUrl: 'https://github.com/calypso-n8n/n8n-nodes-calypso-pay#trigger',
 		defaults: { name: 'Calypso Pay Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],

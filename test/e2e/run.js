@@ -27,7 +27,7 @@ const {
 	nodeOutput: out,
 	describeFailure,
 } = require('../../scripts/examples');
-const { IDS, customerWorkflow, transactionWorkflow, errorWorkflow } = require('./workflows');
+const { IDS, customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow } = require('./workflows');
 
 const args = new Set(process.argv.slice(2));
 const VERBOSE = args.has('--verbose');
@@ -66,7 +66,7 @@ const operationsLane = {
 			state: ['CONFIRMED', 'MEM_POOL_FOUND', 'CONFIRMED', 'DECLINED', 'PENDING_COMPLIANCE_CHECK'],
 		});
 	},
-	workflows: [customerWorkflow, transactionWorkflow, errorWorkflow],
+	workflows: [customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow],
 	jobs: [
 		{
 			title: 'customer and purse operations',
@@ -134,8 +134,9 @@ const operationsLane = {
 					assert.deepEqual(purses.map((p) => p.id).sort(), [usdt.id, btc.id].sort());
 					assert.ok(purses.find((p) => p.id === usdt.id)?.currencies.includes('USDT_TRX'));
 				});
-				check('one signed request per operation, all answered 200', () => {
+				check('one signed request per operation (a create with an External ID looks it up first), all answered 200', () => {
 					assert.deepEqual(paths(requests), [
+						'customer/external/get',
 						'customer/create',
 						'customer/get',
 						'customer/update',
@@ -254,6 +255,26 @@ const operationsLane = {
 						requests.map((r) => r.body?.payload?.customerId),
 						[IDS.known, IDS.unknown, IDS.unknown],
 					);
+				});
+			},
+		},
+		{
+			title: 'errors: On Error "Continue (using error output)"',
+			workflowId: errorOutputWorkflow.id,
+			verify(x) {
+				check('the workflow succeeds', () => assertOk(x));
+				check('the good item leaves by the regular output', () => {
+					const items = out(x.runData, 'Succeeded') ?? [];
+					assert.deepEqual(items.map((/** @type {any} */ i) => i.id), [IDS.known]);
+				});
+				check('the failed items leave by the error output, with errorCode, traceId and httpCode', () => {
+					const items = out(x.runData, 'Failed') ?? [];
+					assert.equal(items.length, 2);
+					assert.match(String(items[0].error), /^Calypso error 004/);
+					assert.equal(items[0].details?.errorCode, '004');
+					assert.equal(items[0].details?.httpCode, '400');
+					assert.match(String(items[0].details?.traceId), /^[0-9a-f]{32}$/);
+					assert.match(String(items[1].error), /must be a UUID/);
 				});
 			},
 		},

@@ -139,19 +139,22 @@ const transactionWorkflow = chain('e2eTransactions1', 'e2e: transactions', [
 	},
 ]);
 
+/** A known, an unknown and an invalid customer ID, one item each. @type {Step} */
+const threeIds = {
+	name: 'Three IDs',
+	type: 'n8n-nodes-base.code',
+	typeVersion: 2,
+	parameters: {
+		jsCode: `return [${JSON.stringify(IDS.known)}, ${JSON.stringify(IDS.unknown)}, 'not-a-uuid'].map((customerId) => ({ json: { customerId } }));`,
+	},
+};
+
 /**
  * Continue-on-fail (an API error and a validation error become error items, a good item passes), then an API
  * error that stops the workflow.
  */
 const errorWorkflow = chain('e2eErrors0000001', 'e2e: errors', [
-	{
-		name: 'Three IDs',
-		type: 'n8n-nodes-base.code',
-		typeVersion: 2,
-		parameters: {
-			jsCode: `return [${JSON.stringify(IDS.known)}, ${JSON.stringify(IDS.unknown)}, 'not-a-uuid'].map((customerId) => ({ json: { customerId } }));`,
-		},
-	},
+	threeIds,
 	{
 		name: 'Get, continue on fail',
 		onError: 'continueRegularOutput',
@@ -164,4 +167,21 @@ const errorWorkflow = chain('e2eErrors0000001', 'e2e: errors', [
 	},
 ]);
 
-module.exports = { IDS, customerWorkflow, transactionWorkflow, errorWorkflow };
+/** On Error "Continue (using error output)": the good item reaches "Succeeded", the failed ones "Failed". */
+const errorOutputWorkflow = (() => {
+	const workflow = chain('e2eErrorOut00001', 'e2e: error output', [
+		threeIds,
+		{
+			name: 'Get, error output',
+			onError: 'continueErrorOutput',
+			parameters: { resource: 'customer', operation: 'get', customerId: '={{ $json.customerId }}' },
+		},
+		{ name: 'Succeeded', type: 'n8n-nodes-base.noOp', parameters: {} },
+	]);
+	const failed = { ...workflow.nodes[3], id: 'e2e00000-0000-4000-8000-000000000099', name: 'Failed', position: [660, 200] };
+	workflow.nodes.push(failed);
+	workflow.connections['Get, error output'].main.push([{ node: 'Failed', type: 'main', index: 0 }]);
+	return workflow;
+})();
+
+module.exports = { IDS, customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow };

@@ -38,6 +38,12 @@ export interface Fault {
 	delayMs?: number;
 	/** Process the request normally (state changes), then replace the response with the fault. */
 	afterProcessing?: boolean;
+	/**
+	 * A slow backend: the request is processed (its state change lands) this long after it arrived, whatever the
+	 * client did meanwhile. With `status`, `body` or `drop` that answer is given at once (after `delayMs`), like a
+	 * gateway giving up in front of a backend that still finishes; without them the normal answer comes on landing.
+	 */
+	landAfterMs?: number;
 }
 
 export interface RecordedRequest {

@@ -308,6 +308,8 @@ function createEmulator(options = {}) {
 	let server = null;
 	let baseUrl = '';
 	let stopping = false;
+	/** Counts reset() calls: a request still landing from before a reset is dropped. */
+	let resets = 0;
 
 	const now = () => Date.now() + (Number(opts.clockOffsetMs) || 0);
 	const isoNow = () => new Date(now()).toISOString();
@@ -711,30 +713,38 @@ function createEmulator(options = {}) {
 			return true;
 		});
 		if (fault) fault.times--;
-		if (fault && !fault.afterProcessing) return applyFault(fault);
 
-		let status = 200;
-		/** @type {any} */
-		let result;
-		const op = urlPath.startsWith(PREFIX) ? urlPath.slice(PREFIX.length) : '';
-		const subscriptionOperation = subscriptionOp(req.method, urlPath);
-		if (!subscriptionOperation && (req.method !== 'POST' || !containers[op])) {
-			status = 404;
-			result = errorBody('004', `No endpoint ${req.method} ${urlPath}`);
-		} else {
+		/** Carries the request out (state changes happen here). @returns {{ status: number, result: any }} */
+		const processNow = () => {
+			const op = urlPath.startsWith(PREFIX) ? urlPath.slice(PREFIX.length) : '';
+			const subscriptionOperation = subscriptionOp(req.method, urlPath);
+			if (!subscriptionOperation && (req.method !== 'POST' || !containers[op])) {
+				return { status: 404, result: errorBody('004', `No endpoint ${req.method} ${urlPath}`) };
+			}
 			try {
-				result = subscriptionOperation
+				const result = subscriptionOperation
 					? processSubscription(subscriptionOperation, rawBody, req.headers)
 					: processRequest(op, rawBody, req.headers);
+				return { status: 200, result };
 			} catch (e) {
 				const err =
 					e instanceof ApiError
 						? e
 						: new ApiError(500, '000', `Internal error: ${/** @type {Error} */ (e).message}`);
-				status = err.status;
-				result = errorBody(err.code, err.message);
+				return { status: err.status, result: errorBody(err.code, err.message) };
 			}
+		};
+
+		if (fault && fault.landAfterMs !== undefined) {
+			// A slow backend: the request lands later, whatever the client was told or did meanwhile.
+			const era = resets;
+			const landing = sleep(fault.landAfterMs).then(() => (stopping || era !== resets ? undefined : processNow()));
+			if (fault.status !== undefined || fault.drop || fault.body !== undefined) return applyFault(fault);
+			const landed = await landing;
+			return landed ? send(landed.status, landed.result) : undefined;
 		}
+		if (fault && !fault.afterProcessing) return applyFault(fault);
+		const { status, result } = processNow();
 		if (fault) return applyFault(fault);
 		return send(status, result);
 	}
@@ -802,6 +812,7 @@ function createEmulator(options = {}) {
 		},
 
 		reset() {
+			resets++;
 			state.customers.clear();
 			state.purses.clear();
 			state.transactions.clear();

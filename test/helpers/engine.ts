@@ -61,8 +61,12 @@ export interface RunResult {
 	status: IRun['status'];
 	/** Output items of the node under test (the last node of the chain). */
 	items: INodeExecutionData[];
+	/** Every output of the node under test: [0] the regular output, [1] the error output when it has one. */
+	outputs: INodeExecutionData[][];
 	/** Output items by node name. */
 	byNode: Record<string, INodeExecutionData[]>;
+	/** Execution hints the node under test added (shown above its output in the editor). */
+	hints: Array<{ message: string }>;
 	error?: IRun['data']['resultData']['error'];
 	run: IRun;
 }
@@ -127,6 +131,8 @@ export interface NodeSpec {
 	name: string;
 	parameters: INodeParameters;
 	continueOnFail?: boolean;
+	/** n8n's On Error setting; overrides continueOnFail. */
+	onError?: INode['onError'];
 	/** n8n's node settings, e.g. { retryOnFail: true, maxTries: 2, waitBetweenTries: 0 }. */
 	settings?: Pick<INode, 'retryOnFail' | 'maxTries' | 'waitBetweenTries'>;
 }
@@ -157,6 +163,7 @@ export async function runChain(
 		parameters: spec.parameters,
 		credentials: { calypsoPayApi: { id: '1', name: 'Calypso' } },
 		...(spec.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+		...(spec.onError ? { onError: spec.onError } : {}),
 		...spec.settings,
 	}));
 	const all = [start, ...chain];
@@ -195,10 +202,13 @@ export async function runChain(
 	for (const [name, tasks] of Object.entries(run.data.resultData.runData)) {
 		byNode[name] = tasks[0]?.data?.main?.[0] ?? [];
 	}
+	const last = run.data.resultData.runData[chain[chain.length - 1].name]?.[0];
 	const result: RunResult = {
 		status: run.status,
 		items: byNode[chain[chain.length - 1].name] ?? [],
+		outputs: (last?.data?.main ?? []).map((output) => output ?? []),
 		byNode,
+		hints: (last?.hints ?? []) as Array<{ message: string }>,
 		error: run.data.resultData.error,
 		run,
 	};

@@ -1,6 +1,7 @@
 import { runNode } from '../helpers/engine';
 import type { RunResult } from '../helpers/engine';
 import { useEmulator } from '../helpers/calypso';
+import { startEndpoint } from '../helpers/http-endpoint';
 
 const server = useEmulator();
 const UNKNOWN = '00000000-0000-4000-8000-000000000000';
@@ -104,6 +105,114 @@ describe('validation happens before anything is sent', () => {
 		});
 		expect(run.status).toBe('success');
 		expect(server.emulator.requests[0].body?.payload).toEqual({ description: 'y'.repeat(1000) });
+	});
+});
+
+describe('On Error: Continue (using error output)', () => {
+	// n8n 2.36+ routes an item whose json keys are only error/message/details to the error output (the real n8n
+	// e2e proves the routing); this engine's version may still leave them on the regular output.
+	test('failed items carry errorCode, traceId and httpCode under details, in the form n8n routes to the error output', async () => {
+		const known = server.emulator.seedCustomer({ email: 'known@example.com' });
+		const run = await runNode(
+			server.credentials,
+			{ resource: 'customer', operation: 'get', customerId: '={{ $json.id }}' },
+			[{ id: known.id }, { id: UNKNOWN }, { id: 'abc' }],
+			{ onError: 'continueErrorOutput' },
+		);
+		expect(run.status).toBe('success');
+		const all = run.outputs.flat();
+		expect(all.map((item) => item.pairedItem)).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }]);
+		expect(all[0].json).toEqual(known);
+		const failed = all.slice(1);
+		for (const item of failed) {
+			expect(Object.keys(item.json).every((key) => ['error', 'message', 'details'].includes(key))).toBe(true);
+			expect(item.error).toBeUndefined();
+		}
+		expect(failed[0].json).toEqual({
+			error: 'Calypso error 004: Customer not found',
+			details: {
+				description: expect.stringContaining('Trace ID'),
+				errorCode: '004',
+				httpCode: '400',
+				traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+			},
+		});
+		expect(failed[1].json.error).toMatch(/Customer ID must be a UUID/);
+	});
+
+	test('Continue (regular output) is as it was: error items in place, fields side by side', async () => {
+		const run = await runNode(
+			server.credentials,
+			{ resource: 'customer', operation: 'get', customerId: UNKNOWN },
+			[{}],
+			{ continueOnFail: true },
+		);
+		expect(run.outputs).toHaveLength(1);
+		expect(run.items[0].json).toMatchObject({
+			error: 'Calypso error 004: Customer not found',
+			errorCode: '004',
+			httpCode: '400',
+		});
+	});
+
+	test("n8n's Error code detail is Calypso's own code, not the bare HTTP status", async () => {
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: UNKNOWN,
+		});
+		expect((run.error as { httpCode?: string }).httpCode).toBe('004');
+	});
+});
+
+describe('redirects', () => {
+	test('a redirect to another origin is an error naming it, and nothing signed is sent there', async () => {
+		const seen: string[] = [];
+		const other = await startEndpoint((req, res) => {
+			seen.push(`${req.method} ${req.url} key=${String(req.headers.key)}`);
+			res.writeHead(200, { 'content-type': 'application/json' });
+			res.end('{"customers":[]}');
+		});
+		try {
+			server.emulator.injectFault({
+				path: 'customer/external/get',
+				status: 307,
+				body: '',
+				headers: { Location: `${other.url}/steal` },
+			});
+			const run = await runNode(server.credentials, {
+				resource: 'customer',
+				operation: 'getByExternalId',
+				externalId: 'r-1',
+			});
+			expect(run.status).toBe('error');
+			expect(run.error?.message).toBe(
+				`Calypso's answer redirected the request to ${other.url}/steal: another origin than the Base URL (${server.credentials.baseUrl})`,
+			);
+			expect(seen).toEqual([]);
+		} finally {
+			await other.close();
+		}
+	});
+
+	test('a redirect on the same origin is followed, freshly signed', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.injectFault({
+			path: 'customer/get',
+			status: 308,
+			body: '',
+			headers: { Location: '/api/v1/customer-purse/customer/get' },
+		});
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: customer.id,
+		});
+		expect(run.status).toBe('success');
+		expect(run.items[0].json.id).toBe(customer.id);
+		const signs = server.emulator.requests.map((request) => request.headers.sign);
+		expect(signs).toHaveLength(2);
+		expect(new Set(signs).size).toBe(2);
 	});
 });
 

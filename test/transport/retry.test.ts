@@ -116,6 +116,33 @@ describe('fault matrix', () => {
 		expect(requestsTo('customer/get')).toBe(4);
 	});
 
+	test('Custom Max Retries N gives exactly N + 1 attempts', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.injectFault({ path: 'customer/get', status: 503, times: 20 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: customer.id,
+			options: { retry: 'custom', maxRetries: 5, retryDelay: 1 },
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.description).toContain('Gave up after 6 attempts');
+		expect(requestsTo('customer/get')).toBe(6);
+	});
+
+	test('a Retry Delay above the per-wait cap is refused, not silently shortened', async () => {
+		const customer = server.emulator.seedCustomer();
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: customer.id,
+			options: { retry: 'custom', retryDelay: 25_000 },
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe('Retry Delay (Ms) must be a whole number from 0 to 20000, got "25000"');
+		expect(server.emulator.requests).toHaveLength(0);
+	});
+
 	test('Retry Off fails on the first transient error', async () => {
 		const customer = server.emulator.seedCustomer();
 		server.emulator.injectFault({ path: 'customer/get', status: 503, times: 10 });
@@ -138,7 +165,9 @@ describe('fault matrix', () => {
 			customerId: customer.id,
 		});
 		expect(run.status).toBe('error');
-		expect(run.error?.description).toContain('would pass the retry time limit');
+		expect(run.error?.description).toContain(
+			'Stopped after 1 of 4 attempts: waiting 3600 s more would pass the retry time limit of 60 s',
+		);
 		expect(requestsTo('customer/get')).toBe(1);
 	});
 
@@ -172,21 +201,69 @@ describe('fault matrix', () => {
 		expect(run.items[0].json).toMatchObject({ externalId: 'signup-77', email: 'x@example.com' });
 		expect(server.emulator.state.customers.size).toBe(1);
 		expect(requestsTo('customer/create')).toBe(1);
-		expect(requestsTo('customer/external/get')).toBe(1);
+		// One look-up before the create (who had the External ID), one after.
+		expect(requestsTo('customer/external/get')).toBe(2);
 	});
 
-	test('create that fails ambiguously before Calypso processed it, with an External ID: sent once more, one customer', async () => {
+	test('a slow backend still working after the client gave up (held 4 s, timeout 1 s): its customer, never a second create', async () => {
+		server.emulator.injectFault({ path: 'customer/create', landAfterMs: 4000 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { externalId: 'slow-1' },
+			options: { ...fastRetry, timeout: 1000 },
+		});
+		expect(run.status).toBe('success');
+		expect(requestsTo('customer/create')).toBe(1);
+		expect(server.emulator.state.customers.size).toBe(1);
+		expect(run.items[0].json.id).toBe([...server.emulator.state.customers.keys()][0]);
+	}, 15_000);
+
+	test('a gateway 504 at once while the create lands 1.5 s later: that customer, one create', async () => {
+		server.emulator.injectFault({ path: 'customer/create', status: 504, landAfterMs: 1500 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { externalId: 'gateway-1', email: 'g@example.com' },
+			options: { ...fastRetry, timeout: 1000 },
+		});
+		expect(run.status).toBe('success');
+		expect(run.items[0].json).toMatchObject({ externalId: 'gateway-1', email: 'g@example.com' });
+		expect(requestsTo('customer/create')).toBe(1);
+		expect(server.emulator.state.customers.size).toBe(1);
+	}, 15_000);
+
+	test('an unclear create when another customer already has the External ID: the old one is not passed off as new', async () => {
+		const old = server.emulator.seedCustomer({ externalId: 'shared-1' });
 		server.emulator.injectFault({ path: 'customer/create', status: 503 });
 		const run = await runNode(server.credentials, {
 			resource: 'customer',
 			operation: 'create',
-			additionalFields: { externalId: 'signup-78' },
-			options: fastRetry,
+			additionalFields: { externalId: 'shared-1' },
+			options: { ...fastRetry, timeout: 500 },
 		});
-		expect(run.status).toBe('success');
-		expect(server.emulator.state.customers.size).toBe(1);
-		expect(requestsTo('customer/create')).toBe(2);
-		expect(requestsTo('customer/external/get')).toBe(1);
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toMatch(/^The customer may or may not have been created: Calypso error 000/);
+		expect(run.error?.description).toContain('Get by External ID "shared-1"');
+		expect(JSON.stringify(run.items)).not.toContain(old.id);
+		expect(requestsTo('customer/create')).toBe(1);
+		expect([...server.emulator.state.customers.keys()]).toEqual([old.id]);
+	}, 15_000);
+
+	test('Retry Off: an unclear create makes no recovery requests at all', async () => {
+		server.emulator.injectFault({ path: 'customer/create', status: 503 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { externalId: 'off-1' },
+			options: { retry: 'off' },
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toMatch(/^The customer may or may not have been created/);
+		expect(run.error?.description).toContain('Retry is Off');
+		expect(server.emulator.requests.map((request) => request.path.split('/').slice(-2).join('/'))).toEqual([
+			'customer/create',
+		]);
 	});
 
 	test('create that times out without an External ID: not re-sent, and the error says it may exist', async () => {
@@ -282,6 +359,51 @@ describe('getOrCreate', () => {
 	});
 });
 
+describe('getOrCreate under real timing', () => {
+	test('several customers share the External ID: the first is returned, and the output says how many', async () => {
+		const first = server.emulator.seedCustomer({ externalId: 'dup' });
+		server.emulator.seedCustomer({ externalId: 'dup' });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'getOrCreate',
+			externalId: 'dup',
+		});
+		expect(run.status).toBe('success');
+		expect(run.items[0].json).toMatchObject({ id: first.id, created: false, externalIdMatches: 2 });
+		expect(run.hints.map((hint) => hint.message).join(' ')).toContain(
+			`2 customers have External ID "dup"; the first Calypso listed (${first.id}) was returned`,
+		);
+		expect(requestsTo('customer/create')).toBe(0);
+	});
+
+	test('a look-up answered 200 without a customers list is an error, and nothing is created', async () => {
+		server.emulator.injectFault({ path: 'customer/external/get', status: 200, body: { status: 'ok' } });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'getOrCreate',
+			externalId: 'shape-1',
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe('Calypso\'s answer to customer/external/get has no "customers" list');
+		expect(run.error?.description).toContain('fields: status');
+		expect(requestsTo('customer/create')).toBe(0);
+	});
+
+	test('a create that lands after the gateway gave up: created once, and returned as created', async () => {
+		server.emulator.injectFault({ path: 'customer/create', status: 504, landAfterMs: 1000 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'getOrCreate',
+			externalId: 'late-1',
+			options: { ...fastRetry, timeout: 1000 },
+		});
+		expect(run.status).toBe('success');
+		expect(run.items[0].json).toMatchObject({ externalId: 'late-1', created: true, externalIdMatches: 1 });
+		expect(requestsTo('customer/create')).toBe(1);
+		expect(server.emulator.state.customers.size).toBe(1);
+	}, 15_000);
+});
+
 describe('credentials', () => {
 	test('wrong key, wrong secret and wrong account each give their own actionable message', async () => {
 		const customer = server.emulator.seedCustomer();
@@ -299,8 +421,7 @@ describe('credentials', () => {
 		expect(wrongSecret.error?.description).toContain('Check the Secret Key');
 		expect(wrongAccount.error?.message).toMatch(/^Calypso error 001: Account not found/);
 		expect(wrongAccount.error?.description).toContain('Merchant Account');
-		expect(JSON.stringify([wrongKey.run, wrongSecret.run, wrongAccount.run])).not.toContain(
-			'not-the-secret-9f8e7d',
-		);
+		// The mismatched secret signed those requests: it must not appear in anything n8n keeps.
+		expect(JSON.stringify([wrongKey.run, wrongSecret.run, wrongAccount.run])).not.toContain(mismatched);
 	});
 });

@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { DEFAULT_RETRY } from '../transport';
+
 /** Fields that several operations share, defined once. */
 
 export const customerId: INodeProperties = {
@@ -43,6 +45,8 @@ export const MAX_EXTERNAL_ID = 255;
 
 export const DEFAULT_CONCURRENCY = 50;
 export const MAX_CONCURRENCY = 100;
+/** The most one wait between retries may be (the transport's per-wait cap). */
+export const MAX_RETRY_DELAY = DEFAULT_RETRY.maxDelayMs;
 
 /** Entries of every operation's Options collection: how requests are sent. */
 export const requestOptions: INodeProperties[] = [
@@ -64,14 +68,13 @@ export const requestOptions: INodeProperties[] = [
 			{
 				name: 'Default',
 				value: 'default',
-				description:
-					'Up to 3 retries of rate limits (429), gateway errors (502, 503, 504) and dropped connections, with backoff. Off when the node setting Retry On Fail is on.',
+				description: 'Up to 3 retries with backoff (off when the node setting Retry On Fail is on)',
 			},
-			{ name: 'Custom', value: 'custom', description: 'Set the number of retries and the first delay' },
-			{ name: 'Off', value: 'off', description: 'Fail on the first error' },
+			{ name: 'Custom', value: 'custom', description: 'Choose the number of retries and the first delay' },
+			{ name: 'Off', value: 'off', description: 'Fail on the first error; no recovery look-ups' },
 		],
 		description:
-			'Whether to retry requests that failed for a passing reason. Creating a customer is never re-sent blindly.',
+			'Whether to retry requests that failed for a passing reason: rate limits (429), gateway errors (502, 503, 504) and dropped connections. Creating a customer is never re-sent while Calypso may still be processing it.',
 	},
 	{
 		displayName: 'Max Retries',
@@ -79,16 +82,19 @@ export const requestOptions: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 0, maxValue: 10 },
 		default: 3,
-		description: 'With Retry set to Custom: how many times a failed request is retried',
+		displayOptions: { show: { retry: ['custom'] } },
+		description:
+			'How many times a failed request is retried. All waits of one request add up to at most 60 s; the error says so if that stops it earlier.',
 	},
 	{
 		displayName: 'Retry Delay (Ms)',
 		name: 'retryDelay',
 		type: 'number',
-		typeOptions: { minValue: 0 },
+		typeOptions: { minValue: 0, maxValue: MAX_RETRY_DELAY },
 		default: 1000,
+		displayOptions: { show: { retry: ['custom'] } },
 		description:
-			'With Retry set to Custom: the first wait before a retry; it doubles each time (with jitter) unless Calypso says how long to wait',
+			'The first wait before a retry, up to 20000. It doubles each time (with jitter, at most 20 s per wait) unless Calypso says how long to wait.',
 	},
 	{
 		displayName: 'Timeout (Ms)',

@@ -7,7 +7,7 @@ import * as purse from './purse/Purse.resource';
 import * as transaction from './transaction/Transaction.resource';
 import { CalypsoClient, DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from '../transport';
 import type { TransportSettings } from '../transport';
-import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from './fields';
+import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MAX_RETRY_DELAY } from './fields';
 import type { CalypsoOperation } from './types';
 import * as validate from './validate';
 
@@ -31,15 +31,31 @@ function withItemIndex(
 	return new NodeOperationError(this.getNode(), error as Error, { itemIndex });
 }
 
-function errorItem(error: NodeApiError | NodeOperationError, itemIndex: number): INodeExecutionData {
-	const json: IDataObject = { error: error.message };
-	if (error.description) json.description = error.description;
+/**
+ * The output item of a failed item under "Continue On Fail": the error's message, description and Calypso's fields.
+ * With "Continue (regular output)" they sit side by side in `json`. With "Continue (using error output)" they go
+ * under `details`: n8n (2.36 and later) routes an item to the error output when its json has only `error`, `message`
+ * and `details`, and keeps that json as it is (an item carrying an Error object would have its json replaced by the
+ * bare message).
+ */
+function errorItem(
+	this: IExecuteFunctions,
+	error: NodeApiError | NodeOperationError,
+	itemIndex: number,
+): INodeExecutionData {
+	const details: IDataObject = {};
+	if (error.description) details.description = error.description;
 	if (error instanceof NodeApiError) {
-		const { errorCode, traceId } = (error.errorResponse ?? {}) as JsonObject;
-		if (errorCode) json.errorCode = errorCode;
-		if (traceId) json.traceId = traceId;
-		if (error.httpCode) json.httpCode = error.httpCode;
+		const { errorCode, traceId, httpCode } = (error.errorResponse ?? {}) as JsonObject;
+		if (errorCode) details.errorCode = errorCode;
+		if (traceId) details.traceId = traceId;
+		const status = httpCode ?? error.httpCode;
+		if (status) details.httpCode = status;
 	}
+	const json: IDataObject =
+		this.getNode().onError === 'continueErrorOutput'
+			? { error: error.message, details }
+			: { error: error.message, ...details };
 	return { json, pairedItem: { item: itemIndex } };
 }
 
@@ -70,13 +86,14 @@ function runSettings(this: IExecuteFunctions): { concurrency: number; transport:
 		retry = {
 			...DEFAULT_RETRY,
 			retries: validate.integer(this, 0, 'Max Retries', options.maxRetries ?? DEFAULT_RETRY.retries, 0, 10),
+			// A first delay above the per-wait cap is refused rather than silently shortened.
 			baseDelayMs: validate.integer(
 				this,
 				0,
 				'Retry Delay (Ms)',
 				options.retryDelay ?? DEFAULT_RETRY.baseDelayMs,
 				0,
-				600_000,
+				MAX_RETRY_DELAY,
 			),
 		};
 	}
@@ -92,6 +109,7 @@ function runSettings(this: IExecuteFunctions): { concurrency: number; transport:
 		transport: {
 			retry,
 			timeoutMs: validate.integer(this, 0, 'Timeout (Ms)', options.timeout ?? DEFAULT_TIMEOUT_MS, 1, 600_000),
+			recovery: mode !== 'off',
 		},
 	};
 }
@@ -141,7 +159,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		} catch (error) {
 			const itemError = withItemIndex.call(this, error, i);
 			if (!continueOnFail) throw itemError;
-			output[i] = [errorItem(itemError, i)];
+			output[i] = [errorItem.call(this, itemError, i)];
 		}
 	};
 	try {

@@ -27,6 +27,9 @@ export function defineOperation<P>(operation: CalypsoOperation<P>): CalypsoOpera
 	return operation as CalypsoOperation<unknown>;
 }
 
+const byName = (properties: INodeProperties[]) =>
+	[...properties].sort((a, b) => a.displayName.localeCompare(b.displayName));
+
 function optionsCollection(own: INodeProperties[] = []): INodeProperties {
 	return {
 		displayName: 'Options',
@@ -34,7 +37,8 @@ function optionsCollection(own: INodeProperties[] = []): INodeProperties {
 		type: 'collection',
 		placeholder: 'Add Option',
 		default: {},
-		options: [...own, ...requestOptions].sort((a, b) => a.displayName.localeCompare(b.displayName)),
+		// The operation's own options first, then the request options (how it is sent), each group alphabetical.
+		options: [...byName(own), ...byName(requestOptions)],
 	};
 }
 

@@ -27,7 +27,12 @@ export function uuid(ctx: Ctx, itemIndex: number, label: string, value: unknown)
 			`${label} must be a UUID like 3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a, got ${shown(value)}`,
 		);
 	}
-	return text;
+	return text.toLowerCase();
+}
+
+/** An optional field left empty: absent, null or blank (an expression that resolved to nothing). Such a field is not sent. */
+export function isEmpty(value: unknown): boolean {
+	return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
 }
 
 export function text(
@@ -70,12 +75,17 @@ export function currency(ctx: Ctx, itemIndex: number, label: string, value: unkn
 	return result;
 }
 
-/** A comma-separated list of tickers ("USDT_TRX, BTC") or an array of them. */
-export function currencies(ctx: Ctx, itemIndex: number, label: string, value: unknown): string[] {
+/** A list given as an array or as comma-separated text (from an expression), without its empty entries. */
+export function list(value: unknown): unknown[] {
 	const parts = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [value];
 	return parts
-		.filter((part) => !(typeof part === 'string' && part.trim() === ''))
-		.map((part) => currency(ctx, itemIndex, label, part));
+		.filter((part) => !isEmpty(part))
+		.map((part) => (typeof part === 'string' ? part.trim() : part));
+}
+
+/** A comma-separated list of tickers ("USDT_TRX, BTC") or an array of them. */
+export function currencies(ctx: Ctx, itemIndex: number, label: string, value: unknown): string[] {
+	return list(value).map((part) => currency(ctx, itemIndex, label, part));
 }
 
 export function integer(

@@ -1,4 +1,4 @@
-import { NodeApiError } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { INode, JsonObject } from 'n8n-workflow';
 
 /** What a user can do about the errors Calypso documents. */
@@ -72,7 +72,8 @@ export function calypsoApiError(
 		description: [hint + skew, traceId ? `Trace ID (for Calypso support): ${traceId}` : '']
 			.filter((part) => part.trim() !== '')
 			.join(' '),
-		httpCode: String(statusCode),
+		// n8n shows this as the error's "Error code": Calypso's own code, not the HTTP status beside it.
+		httpCode: errorCode,
 		itemIndex: context.itemIndex,
 	});
 }
@@ -102,6 +103,25 @@ export function calypsoNetworkError(node: INode, code: string, context: ErrorCon
 			itemIndex: context.itemIndex,
 		},
 	);
+}
+
+/**
+ * A 2xx answer without the list the API documents (`customers`, `purses`, `result`): never read as an empty list,
+ * which would let Get or Create, or the recovery of a create, create a customer that may exist.
+ */
+export function wrongShapeError(
+	node: INode,
+	operation: string,
+	key: string,
+	body: unknown,
+): NodeOperationError {
+	const seen =
+		body && typeof body === 'object'
+			? `fields: ${Object.keys(body).slice(0, 8).join(', ') || 'none'}`
+			: typeof body;
+	return new NodeOperationError(node, `Calypso's answer to ${operation} has no "${key}" list`, {
+		description: `Calypso answered with success but not in the documented form (${seen}). Nothing was assumed from it. Check that the Base URL in the credential points at the Calypso API itself, not at a proxy or another service.`,
+	});
 }
 
 /** Marks an error after which a non-idempotent request (customer/create) may or may not have been processed. */

@@ -9,7 +9,14 @@ import type {
 } from 'n8n-workflow';
 
 import { runBounded } from '../pool';
-import { calypsoApiError, calypsoNetworkError, markAmbiguous, type ErrorContext } from './errors';
+import { normalizeBaseUrl } from './signing';
+import {
+	calypsoApiError,
+	calypsoNetworkError,
+	markAmbiguous,
+	wrongShapeError,
+	type ErrorContext,
+} from './errors';
 
 /**
  * The only module that talks HTTP. A `CalypsoClient` is made once per node run; every request goes through
@@ -45,6 +52,8 @@ export interface RetryPolicy {
 export interface TransportSettings {
 	retry: RetryPolicy;
 	timeoutMs: number;
+	/** Whether an unconfirmed create may be followed by look-ups to find out what happened (false: Retry Off). */
+	recovery: boolean;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
@@ -54,7 +63,11 @@ export const DEFAULT_RETRY: RetryPolicy = {
 	maxTotalWaitMs: 60_000,
 };
 export const DEFAULT_TIMEOUT_MS = 30_000;
-export const DEFAULT_SETTINGS: TransportSettings = { retry: DEFAULT_RETRY, timeoutMs: DEFAULT_TIMEOUT_MS };
+export const DEFAULT_SETTINGS: TransportSettings = {
+	retry: DEFAULT_RETRY,
+	timeoutMs: DEFAULT_TIMEOUT_MS,
+	recovery: true,
+};
 
 /** Statuses worth another attempt. 429 means "not processed"; 502/503/504 may or may not have been processed. */
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -179,6 +192,8 @@ export class CalypsoClient {
 			json: true,
 			returnFullResponse: true,
 			ignoreHttpStatusErrors: true,
+			// A redirect would carry the Key header and the signed body wherever it points: `call` decides.
+			disableFollowRedirect: true,
 			timeout: this.settings.timeoutMs,
 		};
 		const credentialsDecrypted = await this.credential();
@@ -198,6 +213,22 @@ export class CalypsoClient {
 	}
 
 	/**
+	 * Where a 3xx answer points, when that is the same origin as the Base URL; a redirect to another origin is an
+	 * error naming the target, so the Key header and the signed body (replayable for minutes) never go there.
+	 */
+	private async redirectTarget(call: RawCall, response: FullResponse): Promise<URL | undefined> {
+		if (response.statusCode < 300 || response.statusCode >= 400) return undefined;
+		const location = header(response.headers, 'location');
+		if (location === undefined) return undefined;
+		const base = new URL(normalizeBaseUrl((await this.credential()).data?.baseUrl));
+		const target = new URL(location, new URL(call.path, base));
+		if (target.origin !== base.origin) {
+			throw redirectError(this.node, target, `another origin than the Base URL (${base.origin})`);
+		}
+		return target;
+	}
+
+	/**
 	 * POST `{payload}` to `/api/v1/customer-purse/{path}` and return Calypso's JSON answer, retrying transient
 	 * failures (429, 502, 503, 504, dropped or timed-out connections) with backoff and Retry-After; every attempt
 	 * is freshly timestamped and signed. Throws a NodeApiError in Calypso's terms.
@@ -206,13 +237,37 @@ export class CalypsoClient {
 		return await this.call({ method: 'POST', path: CUSTOMER_PURSE + path, payload }, options);
 	}
 
+	/** `request` for an answer that carries a list under `key`: a 2xx answer without that list is an error. */
+	async list(
+		path: string,
+		payload: IDataObject,
+		key: string,
+		options: CallOptions = {},
+	): Promise<IDataObject[]> {
+		const response = await this.request(path, payload, options);
+		const list = response[key];
+		if (!Array.isArray(list)) throw wrongShapeError(this.node, path, key, response);
+		return list as IDataObject[];
+	}
+
 	/** `request` for any Calypso path and method: the same signing, retries and errors. */
-	async call(call: RawCall, options: CallOptions = {}): Promise<IDataObject> {
+	async call(request: RawCall, options: CallOptions = {}): Promise<IDataObject> {
+		let call = request;
 		const { retry } = this.settings;
 		const idempotent = options.idempotent !== false;
 		let waited = 0;
+		let redirects = 0;
 		for (let attempt = 0; ; attempt++) {
 			const outcome = await this.send(call);
+			const target = 'response' in outcome ? await this.redirectTarget(call, outcome.response) : undefined;
+			if (target !== undefined) {
+				// Same origin: sent again to the new path, freshly signed, a few times at most.
+				if (redirects++ >= MAX_REDIRECTS)
+					throw redirectError(this.node, target, 'too many redirects', options);
+				call = { ...call, path: target.pathname + target.search };
+				attempt--;
+				continue;
+			}
 			let error;
 			let safeToResend: boolean;
 			let wait: number | undefined;
@@ -250,7 +305,7 @@ export class CalypsoClient {
 			wait ??= backoffMs(retry, attempt);
 			if (waited + wait > retry.maxTotalWaitMs) {
 				error.description =
-					`${error.description ?? ''} Not retried: waiting ${Math.ceil(wait / 1000)} s more would pass the retry time limit.`.trim();
+					`${error.description ?? ''} Stopped after ${attempt + 1} of ${retry.retries + 1} attempts: waiting ${Math.ceil(wait / 1000)} s more would pass the retry time limit of ${retry.maxTotalWaitMs / 1000} s.`.trim();
 				throw error;
 			}
 			waited += wait;
@@ -322,6 +377,26 @@ export class CalypsoClient {
 		}
 		return options.returnAll ? items : items.slice(0, options.limit);
 	}
+}
+
+/** Same-origin redirects followed for one request. */
+const MAX_REDIRECTS = 3;
+
+function redirectError(
+	node: INode,
+	target: URL,
+	why: string,
+	context: ErrorContext = {},
+): NodeOperationError {
+	return new NodeOperationError(
+		node,
+		`Calypso's answer redirected the request to ${target.origin}${target.pathname}: ${why}`,
+		{
+			description:
+				'Signed requests are not sent on to it: they carry the API key and a signed body. Check the Base URL in the Calypso Pay API credential (scheme and host of the Calypso API, e.g. https://api.calypso.money).',
+			itemIndex: context.itemIndex,
+		},
+	);
 }
 
 /** Pages fetched at once by one Find. */

@@ -51,7 +51,7 @@ export function signRequest(
 		...options.headers,
 		'Content-Type': 'application/json',
 		Key: String(credentials.apiKey ?? '').trim(),
-		Sign: sign(String(credentials.apiSecret ?? ''), body),
+		Sign: sign(String(credentials.apiSecret ?? '').trim(), body),
 	};
 	return options;
 }

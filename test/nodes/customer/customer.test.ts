@@ -130,3 +130,81 @@ describe('customer', () => {
 		expect((run.error as { context?: { itemIndex?: number } }).context?.itemIndex).toBe(0);
 	});
 });
+
+describe('inputs from expressions', () => {
+	const payloadsTo = (path: string) =>
+		server.emulator.requests.filter((request) => request.path.endsWith(path)).map((r) => r.body?.payload);
+
+	test('optional fields that resolve to null or "" are not sent', async () => {
+		const run = await runNode(
+			server.credentials,
+			{
+				resource: 'customer',
+				operation: 'create',
+				additionalFields: {
+					email: '={{ $json.email }}',
+					description: '={{ $json.note }}',
+					externalId: '={{ $json.userId }}',
+				},
+			},
+			[{ email: null, note: '', userId: 'u-1' }],
+		);
+		expect(run.status).toBe('success');
+		expect(payloadsTo('customer/create')).toEqual([{ externalId: 'u-1' }]);
+	});
+
+	test('Update: an empty Description leaves the stored one alone; Clear Description removes it', async () => {
+		const customer = server.emulator.seedCustomer({ description: 'keep me' });
+		const untouched = await runNode(
+			server.credentials,
+			{
+				resource: 'customer',
+				operation: 'update',
+				customerId: customer.id,
+				updateFields: { description: '={{ $json.note }}', email: '={{ $json.email }}' },
+			},
+			[{ note: '', email: 'new@example.com' }],
+		);
+		expect(untouched.status).toBe('success');
+		expect(payloadsTo('customer/update')).toEqual([{ id: customer.id, email: 'new@example.com' }]);
+		expect(server.emulator.state.customers.get(customer.id)?.description).toBe('keep me');
+
+		const nothing = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'update',
+			customerId: customer.id,
+			updateFields: { description: '={{ null }}' },
+		});
+		expect(nothing.error?.message).toMatch(/^Nothing to update/);
+		expect(payloadsTo('customer/update')).toHaveLength(1);
+
+		const cleared = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'update',
+			customerId: customer.id,
+			updateFields: { clearDescription: true },
+		});
+		expect(cleared.status).toBe('success');
+		expect(payloadsTo('customer/update')[1]).toEqual({ id: customer.id, description: '' });
+	});
+
+	test('a UUID in capitals is sent lower-cased', async () => {
+		const customer = server.emulator.seedCustomer();
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: customer.id.toUpperCase(),
+		});
+		expect(run.status).toBe('success');
+		expect(payloadsTo('customer/get')).toEqual([{ customerId: customer.id }]);
+	});
+
+	test('a Secret Key pasted with spaces around it still signs (it is trimmed like the API Key)', async () => {
+		const customer = server.emulator.seedCustomer();
+		const run = await runNode(
+			{ ...server.credentials, apiSecret: ` ${server.credentials.apiSecret}\n` },
+			{ resource: 'customer', operation: 'get', customerId: customer.id },
+		);
+		expect(run.status).toBe('success');
+	});
+});

@@ -307,3 +307,20 @@ describe('transaction.getMany filters and sorting', () => {
 		expect(server.emulator.requests).toHaveLength(0);
 	});
 });
+
+describe('transaction inputs from expressions', () => {
+	test('Transaction States as comma-separated text from an expression', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.seedTransactions(customer.id, 8, { state: ['CONFIRMED', 'DECLINED', 'MEM_POOL_FOUND'] });
+		const run = await runNode(
+			server.credentials,
+			getMany(customer.id, { returnAll: true, filters: { transactionStates: '={{ $json.states }}' } }),
+			[{ states: 'CONFIRMED, declined' }],
+		);
+		expect(run.status).toBe('success');
+		expect(payloadOf(server.emulator.requests[0]).transactionStateFilter).toEqual({ in: ['CONFIRMED', 'DECLINED'] });
+		expect(run.items.map((item) => item.json.transactionState).sort()).toEqual(
+			['CONFIRMED', 'CONFIRMED', 'CONFIRMED', 'DECLINED', 'DECLINED', 'DECLINED'].sort(),
+		);
+	});
+});

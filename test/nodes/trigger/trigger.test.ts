@@ -368,7 +368,7 @@ describe('subscription lifecycle (n8n HookContext → emulator)', () => {
 		server.emulator.injectFault({ path: '/webhook/create', status: 504 });
 		const error = await harness.create().catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(NodeApiError);
-		expect((error as NodeApiError).httpCode).toBe('504');
+		expect((error as NodeApiError).errorResponse?.httpCode).toBe('504');
 		expect(server.emulator.subscriptions).toHaveLength(0);
 		expect(subscriptionRequests().map((r) => `${r.method} ${r.path}`)).toEqual([
 			`POST ${SUBSCRIPTION_PATH}/create`,
@@ -507,7 +507,7 @@ describe('webhook deliveries (n8n WebhookContext behind a loopback endpoint)', (
 		const first = await server.emulator.deliverEvent(requestId, { transactionId: transaction.id });
 		expect(first.status).toBe(500);
 		expect(harness.received[0].error).toBeInstanceOf(NodeApiError);
-		expect((harness.received[0].error as NodeApiError).httpCode).toBe('503');
+		expect((harness.received[0].error as NodeApiError).errorResponse?.httpCode).toBe('503');
 		expect(transactionGets()).toHaveLength(3); // first attempt + 2 quick retries
 		expect(harness.started).toHaveLength(0);
 		const retry = await server.emulator.deliverEvent(requestId, {}, { redeliver: first.id });

@@ -18,7 +18,7 @@ export const description: INodeProperties[] = resourceProperties(
 		name: 'operation',
 		type: 'options',
 		noDataExpression: true,
-		default: 'create',
+		default: 'get',
 		options: [
 			{ name: 'Block', value: 'block', description: 'Block a customer', action: 'Block a customer' },
 			{ name: 'Create', value: 'create', description: 'Create a customer', action: 'Create a customer' },

@@ -1,5 +1,5 @@
-import type { IDataObject } from 'n8n-workflow';
-import { NodeApiError } from 'n8n-workflow';
+import type { IDataObject, NodeApiError, NodeOperationError } from 'n8n-workflow';
+import { sleep } from 'n8n-workflow';
 
 import type { CalypsoClient } from '../../transport';
 import { isAmbiguous } from '../../transport/errors';
@@ -20,58 +20,106 @@ export function customerFields(
 	i: number,
 ): CreateParams {
 	const params: CreateParams = {};
-	if (extra.email !== undefined && extra.email !== '')
-		params.email = validate.email(this, i, 'Email', extra.email);
-	if (extra.description !== undefined && extra.description !== '') {
+	if (!validate.isEmpty(extra.email)) params.email = validate.email(this, i, 'Email', extra.email);
+	if (!validate.isEmpty(extra.description)) {
 		params.description = validate.text(this, i, 'Description', extra.description, fields.MAX_DESCRIPTION);
 	}
-	if (extra.externalId !== undefined && extra.externalId !== '') {
+	if (!validate.isEmpty(extra.externalId)) {
 		params.externalId = validate.text(this, i, 'External ID', extra.externalId, fields.MAX_EXTERNAL_ID);
 	}
 	return params;
 }
 
 export async function findByExternalId(api: CalypsoClient, externalId: string): Promise<IDataObject[]> {
-	const response = await api.request('customer/external/get', { externalId });
-	return Array.isArray(response.customers) ? (response.customers as IDataObject[]) : [];
+	return await api.list('customer/external/get', { externalId }, 'customers');
 }
 
-function mayOrMayNotExist(error: NodeApiError, detail: string): NodeApiError {
+function mayOrMayNotExist(
+	error: NodeApiError | NodeOperationError,
+	detail: string,
+): NodeApiError | NodeOperationError {
 	error.message = `The customer may or may not have been created: ${error.message}`;
 	error.description = `${detail} ${error.description ?? ''}`.trim();
 	return error;
 }
 
+/** How long, after an unconfirmed create, Calypso may still be processing it: the request timeout covers it twice. */
+export function recoveryWindowMs(timeoutMs: number): number {
+	return Math.min(2 * timeoutMs + 2_000, 62_000);
+}
+
+const checkAgain = (externalId: string) =>
+	`Before running this again, check with Customer → Get by External ID "${externalId}".`;
+
 /**
- * customer/create is never re-sent blindly. After an ambiguous failure (timeout, reset, 5xx) the customer is looked
- * up by its external ID: one found is the one this request created; none found means it was not created, and it
- * is sent once more; without an external ID there is no way to tell, and the error says so.
+ * After an unconfirmed create (timeout, dropped connection, 5xx): the customers with its External ID are looked up
+ * until one appears that was not there before the create, or the recovery window ends. The create itself is never
+ * sent again: Calypso may still be processing it.
+ */
+async function findCreated(
+	api: CalypsoClient,
+	externalId: string,
+	before: IDataObject[],
+	error: NodeApiError,
+): Promise<IDataObject> {
+	const known = new Set(before.map((customer) => customer.id));
+	const windowMs = recoveryWindowMs(api.settings.timeoutMs);
+	const started = Date.now();
+	for (let check = 0; ; check++) {
+		let appeared: IDataObject[];
+		try {
+			appeared = (await findByExternalId(api, externalId)).filter((customer) => !known.has(customer.id));
+		} catch (lookupError) {
+			throw mayOrMayNotExist(
+				error,
+				`Checking for it failed too (${(lookupError as Error).message}). ${checkAgain(externalId)}`,
+			);
+		}
+		if (appeared.length === 1) return appeared[0];
+		if (appeared.length > 1) {
+			throw mayOrMayNotExist(
+				error,
+				`${appeared.length} new customers with External ID "${externalId}" appeared meanwhile (${appeared.map((customer) => customer.id).join(', ')}): something else creates customers with this External ID at the same time. Check which one is yours.`,
+			);
+		}
+		const elapsed = Date.now() - started;
+		if (elapsed >= windowMs) break;
+		await sleep(Math.min(250 * 2 ** check, 5_000, windowMs - elapsed));
+	}
+	throw mayOrMayNotExist(
+		error,
+		`Calypso did not confirm the create, and no new customer with External ID "${externalId}" appeared within ${Math.round(windowMs / 1000)} s; Calypso may still create it, so the node did not send it again. ${checkAgain(externalId)}`,
+	);
+}
+
+/**
+ * customer/create is never sent twice while the first may still land: the transport re-sends it only when Calypso
+ * certainly did not process it (429, connection refused). After any other failure, with an External ID and Retry
+ * not Off, the customers that had that External ID before the create (`before`, looked up first unless the caller
+ * already did) tell which one this create made; otherwise the error says it may or may not have been created.
  */
 export async function createCustomer(
 	api: CalypsoClient,
 	params: CreateParams,
-	resent = false,
+	before?: IDataObject[],
 ): Promise<IDataObject> {
+	const { externalId } = params;
+	const recover = api.settings.recovery && externalId !== undefined;
+	const known = recover ? (before ?? (await findByExternalId(api, externalId))) : [];
 	try {
 		return await api.request('customer/create', { ...params }, { idempotent: false });
 	} catch (error) {
 		const apiError = error as NodeApiError;
 		if (!isAmbiguous(apiError)) throw apiError;
-		if (params.externalId === undefined) {
+		if (externalId === undefined) {
 			throw mayOrMayNotExist(
 				apiError,
-				'Calypso did not confirm the request, and without an External ID the node cannot check. Look the customer up before running this again; set an External ID to let the node recover by itself.',
+				'Calypso did not confirm the request, and without an External ID the node cannot check. Look for the customer in the Calypso dashboard before running this again; set an External ID to let the node find out by itself.',
 			);
 		}
-		const existing = await findByExternalId(api, params.externalId);
-		if (existing.length === 1) return existing[0];
-		if (existing.length === 0 && !resent) return await createCustomer(api, params, true);
-		throw mayOrMayNotExist(
-			apiError,
-			existing.length === 0
-				? `No customer with External ID "${params.externalId}" exists after a second attempt.`
-				: `${existing.length} customers have External ID "${params.externalId}"; check which one is new before running again.`,
-		);
+		if (!recover)
+			throw mayOrMayNotExist(apiError, `Retry is Off, so the node did not check. ${checkAgain(externalId)}`);
+		return await findCreated(api, externalId, known, apiError);
 	}
 }
 

@@ -1,4 +1,4 @@
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 
 import type { CalypsoClient } from '../../transport';
 import * as fields from '../fields';
@@ -9,13 +9,24 @@ import { createCustomer, customerFields, findByExternalId, type CreateParams } f
 /** Items of one run asking for the same external ID share one lookup-or-create, so a run never creates it twice. */
 const inFlight = new WeakMap<CalypsoClient, Map<string, Promise<IDataObject>>>();
 
+/**
+ * The customer with this External ID, or a new one. `externalIdMatches` says how many customers share the External
+ * ID (Calypso allows several): when more than one, the first Calypso lists is returned and a hint says so.
+ */
 async function getOrCreate(
+	this: IExecuteFunctions,
 	api: CalypsoClient,
 	params: CreateParams & { externalId: string },
 ): Promise<IDataObject> {
 	const existing = await findByExternalId(api, params.externalId);
-	if (existing.length > 0) return { ...existing[0], created: false };
-	return { ...(await createCustomer(api, params)), created: true };
+	if (existing.length > 1) {
+		this.addExecutionHints({
+			message: `${existing.length} customers have External ID "${params.externalId}"; the first Calypso listed (${String(existing[0].id)}) was returned. Use Get by External ID to see them all.`,
+			location: 'outputPane',
+		});
+	}
+	if (existing.length > 0) return { ...existing[0], created: false, externalIdMatches: existing.length };
+	return { ...(await createCustomer(api, params, existing)), created: true, externalIdMatches: 1 };
 }
 
 export const operation = defineOperation<CreateParams & { externalId: string }>({
@@ -51,7 +62,7 @@ export const operation = defineOperation<CreateParams & { externalId: string }>(
 		if (!perRun) inFlight.set(api, (perRun = new Map()));
 		const earlier = perRun.get(params.externalId);
 		if (earlier) return { ...(await earlier), created: false };
-		const result = getOrCreate(api, params);
+		const result = getOrCreate.call(this, api, params);
 		perRun.set(params.externalId, result);
 		return await result;
 	},

@@ -20,8 +20,19 @@ export const operation = defineOperation<UpdateParams>({
 			type: 'collection',
 			placeholder: 'Add Field',
 			default: {},
-			description: 'The external ID cannot be changed',
-			options: [fields.customerDescription, fields.email],
+			description:
+				'The external ID cannot be changed. A field left empty, or an expression that resolves to nothing, is not changed.',
+			options: [
+				{
+					displayName: 'Clear Description',
+					name: 'clearDescription',
+					type: 'boolean',
+					default: false,
+					description: "Whether to remove the customer's stored description",
+				},
+				fields.customerDescription,
+				fields.email,
+			],
 		},
 	],
 
@@ -30,15 +41,26 @@ export const operation = defineOperation<UpdateParams>({
 			id: validate.uuid(this, i, 'Customer ID', this.getNodeParameter('customerId', i)),
 		};
 		const update = this.getNodeParameter('updateFields', i, {}) as IDataObject;
-		if (update.email !== undefined && update.email !== '')
-			params.email = validate.email(this, i, 'Email', update.email);
-		if (update.description !== undefined) {
+		if (!validate.isEmpty(update.email)) params.email = validate.email(this, i, 'Email', update.email);
+		if (!validate.isEmpty(update.description)) {
 			params.description = validate.text(this, i, 'Description', update.description, fields.MAX_DESCRIPTION);
+		}
+		if (update.clearDescription === true) {
+			if (params.description !== undefined) {
+				throw new NodeOperationError(
+					this.getNode(),
+					'Description and Clear Description are both set: choose one',
+					{
+						itemIndex: i,
+					},
+				);
+			}
+			params.description = '';
 		}
 		if (params.email === undefined && params.description === undefined) {
 			throw new NodeOperationError(
 				this.getNode(),
-				'Nothing to update: add Email or Description under Update Fields',
+				'Nothing to update: add Email, Description or Clear Description under Update Fields (empty values are not sent)',
 				{
 					itemIndex: i,
 				},

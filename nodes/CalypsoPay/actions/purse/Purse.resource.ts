@@ -13,7 +13,7 @@ export const description: INodeProperties[] = resourceProperties(
 		name: 'operation',
 		type: 'options',
 		noDataExpression: true,
-		default: 'getAddress',
+		default: 'getAll',
 		options: [
 			{
 				name: 'Get Deposit Address',

@@ -1,8 +1,4 @@
-import type { IDataObject } from 'n8n-workflow';
-
 import { customerIdOperation } from '../customerById';
 
 /** One output item per purse. */
-export const operation = customerIdOperation('purse/get-all', (response) =>
-	Array.isArray(response.purses) ? (response.purses as IDataObject[]) : [],
-);
+export const operation = customerIdOperation('purse/get-all', 'purses');

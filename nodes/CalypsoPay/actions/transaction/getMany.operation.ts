@@ -124,9 +124,17 @@ export const operation = defineOperation<GetManyParams>({
 		};
 		const currencies = validate.currencies(this, i, 'Currency filter', filters.currency ?? '');
 		if (currencies.length > 0) query.currencyFilter = { in: currencies };
-		const states = ((filters.transactionStates as unknown[] | undefined) ?? []).map((state) =>
-			validate.oneOf(this, i, 'Transaction States', state, TRANSACTION_STATES),
-		);
+		const states = validate
+			.list(filters.transactionStates)
+			.map((state) =>
+				validate.oneOf(
+					this,
+					i,
+					'Transaction States',
+					typeof state === 'string' ? state.toUpperCase() : state,
+					TRANSACTION_STATES,
+				),
+			);
 		if (states.length > 0) query.transactionStateFilter = { in: states };
 		const pageSize = validate.integer(
 			this,

@@ -1,0 +1,7 @@
+// Declarations for repo-files.js.
+
+/** A file of the repository, by its path from the root, as UTF-8 text. */
+export function readRepoFile(relative: string): string;
+
+/** Rewrites a repository file only when UPDATE_CONTRACTS=1 is set; returns whether it did. */
+export function rewriteIfAsked(relative: string, text: string): boolean;

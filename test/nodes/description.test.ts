@@ -1,0 +1,162 @@
+/**
+ * What the editor and saved workflows read from the node descriptions: parameter defaults (a contract: n8n saves
+ * only values that differ from them), which options show when, docs links, and what an AI agent gets by default.
+ */
+import { NodeHelpers } from 'n8n-workflow';
+import type { INodeProperties, INodePropertyCollection, INodeTypeDescription } from 'n8n-workflow';
+
+import { CalypsoPayApi } from '../../credentials/CalypsoPayApi.credentials';
+import { CalypsoPay } from '../../nodes/CalypsoPay/CalypsoPay.node';
+import { CalypsoPayTrigger } from '../../nodes/CalypsoPayTrigger/CalypsoPayTrigger.node';
+import { readRepoFile, rewriteIfAsked } from '../helpers/repo-files';
+
+const action = new CalypsoPay().description;
+const trigger = new CalypsoPayTrigger().description;
+const credential = new CalypsoPayApi();
+
+type Child = INodeProperties | INodePropertyCollection;
+
+/** Every parameter's default, keyed by where it shows (name plus displayOptions) and its path in collections. */
+function defaults(properties: Child[], prefix = ''): Record<string, unknown> {
+	const out: Record<string, unknown> = {};
+	for (const property of properties) {
+		const show =
+			'displayOptions' in property && property.displayOptions ? JSON.stringify(property.displayOptions) : '';
+		const key = `${prefix}${property.name}${show ? ` ${show}` : ''}`;
+		if ('default' in property) out[key] = property.default;
+		const children = ('options' in property ? property.options : undefined) ?? [];
+		const nested = (children as unknown[]).filter(
+			(child): child is Child =>
+				typeof child === 'object' &&
+				child !== null &&
+				'name' in child &&
+				('type' in child || 'values' in child),
+		);
+		Object.assign(out, defaults(nested, `${key} > `));
+		if ('values' in property) Object.assign(out, defaults(property.values, `${key} > `));
+	}
+	return out;
+}
+
+/** The published versions' defaults. A change here needs a new node version, not an edit of this file. */
+const CONTRACT = 'test/nodes/defaults.v1.json';
+
+describe('parameter defaults are a contract', () => {
+	const current = {
+		[`${action.name} v${String(action.version)}`]: defaults(action.properties),
+		[`${trigger.name} v${String(trigger.version)}`]: defaults(trigger.properties),
+		[`${credential.name} (credential)`]: defaults(credential.properties),
+	};
+
+	test('no default of a published node version or of the credential changes', () => {
+		// UPDATE_CONTRACTS=1 records new parameters; a changed default shows in the file's diff and must not land.
+		rewriteIfAsked(CONTRACT, JSON.stringify(current, null, '\t') + '\n');
+		const published = JSON.parse(readRepoFile(CONTRACT)) as typeof current;
+		for (const [nodeVersion, values] of Object.entries(published)) {
+			for (const [parameter, value] of Object.entries(values)) {
+				expect({ nodeVersion, parameter, default: current[nodeVersion]?.[parameter] }).toEqual({
+					nodeVersion,
+					parameter,
+					default: value,
+				});
+			}
+		}
+		// New parameters are fine, but they join the contract: record them in the file in the same change.
+		expect(Object.keys(current).sort()).toEqual(Object.keys(published).sort());
+		for (const nodeVersion of Object.keys(current))
+			expect(Object.keys(current[nodeVersion]).sort()).toEqual(Object.keys(published[nodeVersion]).sort());
+	});
+
+	test('used as an AI tool, every resource defaults to a read operation', () => {
+		const writes = new Set(['create', 'update', 'block', 'unblock', 'getOrCreate', 'getAddress']);
+		const operationDefaults = action.properties
+			.filter((property) => property.name === 'operation')
+			.map((property) => [property.displayOptions?.show?.resource?.[0], property.default]);
+		expect(operationDefaults).toEqual([
+			['customer', 'get'],
+			['purse', 'getAll'],
+			['transaction', 'getMany'],
+		]);
+		for (const [, operation] of operationDefaults) expect(writes.has(operation as string)).toBe(false);
+	});
+});
+
+describe('options that do what they show', () => {
+	const getMany = action.properties.find(
+		(property) => property.name === 'options' && property.displayOptions?.show?.operation?.[0] === 'getMany',
+	) as INodeProperties;
+	const options = getMany.options as INodeProperties[];
+
+	test("the operation's own options come first, then the request options", () => {
+		expect(options.map((option) => option.displayName)).toEqual([
+			'Page Size',
+			'Sort By',
+			'Sort Direction',
+			'Concurrency',
+			'Max Retries',
+			'Retry',
+			'Retry Delay (Ms)',
+			'Timeout (Ms)',
+		]);
+	});
+
+	test('Max Retries and Retry Delay show only when Retry is Custom', () => {
+		// The editor decides what a collection offers with the collection's own values as the node values.
+		const shown = (values: Record<string, unknown>) =>
+			options
+				.filter((option) =>
+					NodeHelpers.displayParameter(values as never, option, null as never, action as INodeTypeDescription),
+				)
+				.map((option) => option.name);
+		for (const retry of [undefined, 'default', 'off'])
+			expect(shown(retry ? { retry } : {})).not.toEqual(expect.arrayContaining(['maxRetries']));
+		expect(shown({ retry: 'default' })).not.toContain('retryDelay');
+		expect(shown({ retry: 'custom' })).toEqual(expect.arrayContaining(['maxRetries', 'retryDelay']));
+	});
+});
+
+describe('docs links land on their section', () => {
+	// n8n 2.41's editor: a node's docs link is its description's documentationUrl when that is a full URL, else the
+	// codex's primaryDocumentation with a tracking query appended as "?utm_…" (after any #anchor, which breaks it).
+	const TRACKING = 'utm_source=n8n_app&utm_medium=node_settings_modal-credential_link&utm_campaign=x';
+	const readme = readRepoFile('README.md');
+	const anchors = new Set(
+		[...readme.matchAll(/^#{1,6} (.+)$/gm)].map(([, heading]) =>
+			heading
+				.trim()
+				.toLowerCase()
+				.replace(/[^\w\- ]/g, '')
+				.replace(/ /g, '-'),
+		),
+	);
+	const codex = (file: string) =>
+		JSON.parse(readRepoFile(file)) as {
+			resources: Record<string, Array<{ url: string }>>;
+		};
+
+	const nodes: Record<string, INodeTypeDescription> = {
+		'Calypso Pay': action,
+		'Calypso Pay Trigger': trigger,
+	};
+	test.each([
+		['Calypso Pay', 'operations', 'nodes/CalypsoPay/CalypsoPay.node.json'],
+		['Calypso Pay Trigger', 'trigger', 'nodes/CalypsoPayTrigger/CalypsoPayTrigger.node.json'],
+	])(
+		'%s: the node docs link opens #%s, and the codex links survive the tracking query',
+		(name, anchor, file) => {
+			const description = nodes[name];
+			const docs = description.documentationUrl?.startsWith('http')
+				? description.documentationUrl
+				: `${codex(file).resources.primaryDocumentation[0].url}?${TRACKING}`;
+			expect(new URL(docs).hash).toBe(`#${anchor}`);
+			expect(anchors.has(anchor)).toBe(true);
+			for (const links of Object.values(codex(file).resources))
+				for (const { url } of links) expect(new URL(`${url}?${TRACKING}`).hash).toBe('');
+		},
+	);
+
+	test('the credential docs link (used as it is for hosts other than docs.n8n.io) opens #credentials', () => {
+		expect(new URL(credential.documentationUrl).hash).toBe('#credentials');
+		expect(anchors.has('credentials')).toBe(true);
+	});
+});
