@@ -20,10 +20,7 @@ export class CalypsoPayApi implements ICredentialType {
 
 	displayName = 'Calypso Pay API';
 
-	icon: Icon = {
-		light: 'file:../nodes/CalypsoPay/calypso.svg',
-		dark: 'file:../nodes/CalypsoPay/calypso.dark.svg',
-	};
+	icon: Icon = { light: 'file:../nodes/CalypsoPay/calypso.svg', dark: 'file:../nodes/CalypsoPay/calypso.dark.svg' };
 
 	documentationUrl = 'https://github.com/calypso-n8n/n8n-nodes-calypso-pay#credentials';
 
@@ -100,7 +97,7 @@ export class CalypsoPayApi implements ICredentialType {
 				properties: {
 					key: 'customers',
 					value: undefined,
-					message: `The Base URL did not answer like Calypso: the signed test call (POST /api/v1/customer-purse/customer/external/get) got no Calypso answer. Check the Base URL: the scheme and host of the Calypso API, such as ${DEFAULT_BASE_URL}.`,
+					message: `The Base URL did not answer like Calypso: the signed test call (POST /api/v1/customer-purse/customer/external/get) did not get Calypso's successful answer. Check the Base URL: the scheme and host of the Calypso API, such as ${DEFAULT_BASE_URL}.`,
 				},
 			},
 		],

@@ -73,17 +73,15 @@ function payloadOf(body: IHttpRequestOptions['body']): unknown {
 			value = undefined;
 		}
 	}
-	const extra = isPlainObject(value) ? Object.keys(value).filter((key) => !ENVELOPE_KEYS.has(key)) : [];
-	if (!isPlainObject(value) || extra.length > 0) {
-		const found = isPlainObject(value)
-			? `it has ${extra
-					.slice(0, 5)
-					.map((key) => `"${key}"`)
-					.join(', ')} at the top level`
-			: 'it is not a JSON object';
-		throw new Error(
+	const refuse = (found: string) =>
+		new Error(
 			`Calypso credential: the request body must be {"payload": {…}} with the API fields inside "payload"; ${found}. The credential adds account and timestamp and signs the body.`,
 		);
+	if (!isPlainObject(value)) throw refuse('it is not a JSON object');
+	const extra = Object.keys(value).filter((key) => !ENVELOPE_KEYS.has(key));
+	if (extra.length > 0) {
+		const names = extra.slice(0, 5).map((key) => `"${key}"`);
+		throw refuse(`it has ${names.join(', ')} at the top level`);
 	}
 	return value.payload;
 }
