@@ -74,3 +74,67 @@ describe('credential test (n8n "Test credential" button)', () => {
 		expect(server.emulator.requests).toHaveLength(0);
 	});
 });
+
+describe("credential test: passes only on Calypso's successful answer", () => {
+	afterEach(() => {
+		server.emulator.options.impersonate = 'none';
+	});
+
+	test.each(['not-found-json', 'not-found-html', 'welcome-page', 'unauthorized-json'] as const)(
+		'a Base URL answered by another server (%s) fails, naming the Base URL',
+		async (kind) => {
+			server.emulator.options.impersonate = kind;
+			const result = await testCredential(server.credentials);
+			expect(result.status).toBe('Error');
+			expect(result.message).toMatch(/^The Base URL did not answer like Calypso/);
+			expect(result.message).toContain('https://api.calypso.money');
+			// The signed call was sent, and answered by the "other server".
+			expect(server.emulator.requests).toHaveLength(1);
+			expect(server.emulator.requests[0].path).toBe(TEST_PATH);
+		},
+	);
+
+	test('a Calypso error code without its own rule fails too', async () => {
+		server.emulator.injectFault({ status: 404, body: { errorCode: '004', message: 'Not found' } });
+		const result = await testCredential(server.credentials);
+		expect(result.status).toBe('Error');
+		expect(result.message).toMatch(/^The Base URL did not answer like Calypso/);
+	});
+
+	test.each([
+		['a path such as /api/v1', (url: string) => `${url}/api/v1`, /has the path "\/api\/v1"/],
+		['a path with a trailing slash', (url: string) => `${url}/api/v1/`, /has the path "\/api\/v1"/],
+		['another scheme', (url: string) => url.replace(/^http:/, 'ftp:'), /has the scheme "ftp"/],
+		['no scheme', (url: string) => url.replace(/^http:\/\//, ''), /is not a URL|has the scheme/],
+		['a space inside', (url: string) => url.replace('127.0.0.1', '127.0.0.1 '), /contains a space/],
+		['a query', (url: string) => `${url}?x=1`, /has a query/],
+	])(
+		'a Base URL with %s is refused, naming the field and the form, and nothing is sent',
+		async (_, make, why) => {
+			const result = await testCredential({
+				...server.credentials,
+				baseUrl: make(server.credentials.baseUrl),
+			});
+			expect(result.status).toBe('Error');
+			expect(result.message).toContain('"Base URL" must be the scheme and host of the Calypso API only');
+			expect(result.message).toContain('no path such as /api/v1');
+			expect(result.message).toMatch(why);
+			expect(server.emulator.requests).toHaveLength(0);
+		},
+	);
+
+	test("a Base URL where nothing listens fails with n8n's connection error", async () => {
+		const result = await testCredential({ ...server.credentials, baseUrl: 'http://127.0.0.1:9' });
+		expect(result.status).toBe('Error');
+		expect(result.message).toBe('The service refused the connection - perhaps it is offline');
+	});
+
+	test('surrounding spaces and a trailing slash are tolerated: the same signed call as the node sends', async () => {
+		const result = await testCredential({
+			...server.credentials,
+			baseUrl: ` ${server.credentials.baseUrl}/ `,
+		});
+		expect(result).toMatchObject({ status: 'OK', message: 'Connection successful!' });
+		expect(server.emulator.requests.map((r) => [r.path, r.status])).toEqual([[TEST_PATH, 200]]);
+	});
+});

@@ -16,7 +16,21 @@ export interface EmulatorOptions {
 	latencyMs?: number;
 	/** Emulator clock = Date.now() + offset (timestamp checks, `Date` header, createdDate). Default 0. */
 	clockOffsetMs?: number;
+	/**
+	 * Answer every request as another server would, before any Calypso check (injected faults still come first):
+	 * a Base URL pointing at the wrong server. Default 'none' (be Calypso).
+	 */
+	impersonate?: 'none' | ForeignServer;
 }
+
+/** 404 with a JSON body (a Spring-style error), 404 HTML page, 200 HTML welcome page, 401 JSON without errorCode. */
+export type ForeignServer = 'not-found-json' | 'not-found-html' | 'welcome-page' | 'unauthorized-json';
+
+/** What `impersonate` answers for each kind of server. */
+export const FOREIGN_ANSWERS: Record<
+	ForeignServer,
+	{ status: number; body: string | Record<string, unknown> }
+>;
 
 export interface Fault {
 	/** Path suffix ('customer/create') or full path; undefined = any path. */

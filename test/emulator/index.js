@@ -29,6 +29,31 @@ const EVENT_LEVELS = {
 const EVENT_TYPES = Object.keys(EVENT_LEVELS);
 const SERVICE_TYPES = ['CUSTOMER_PURSE'];
 /** Hand-written schemas for the subscription requests (same validator as the OpenAPI ones). */
+/**
+ * What other servers answer at a Calypso path, for `options.impersonate`: a Base URL pointing at the wrong
+ * server must not look like Calypso. Bodies are what such servers typically send.
+ */
+const FOREIGN_ANSWERS = {
+	'not-found-json': {
+		status: 404,
+		body: {
+			timestamp: '2026-01-01T00:00:00.000+00:00',
+			status: 404,
+			error: 'Not Found',
+			path: '/api/v1/customer-purse/customer/external/get',
+		},
+	},
+	'not-found-html': {
+		status: 404,
+		body: '<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><p>The requested URL was not found on this server.</p></body></html>',
+	},
+	'welcome-page': {
+		status: 200,
+		body: '<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>',
+	},
+	'unauthorized-json': { status: 401, body: { message: 'Unauthorized: missing or invalid credentials' } },
+};
+
 const SUBSCRIPTION_SCHEMAS = {
 	envelope: {
 		type: 'object',
@@ -284,6 +309,7 @@ function createEmulator(options = {}) {
 		maxPageSize: 100,
 		latencyMs: 0,
 		clockOffsetMs: 0,
+		impersonate: 'none',
 	};
 	for (const [k, v] of Object.entries(options)) if (v !== undefined) /** @type {any} */ (opts)[k] = v;
 
@@ -738,12 +764,16 @@ function createEmulator(options = {}) {
 		if (fault && fault.landAfterMs !== undefined) {
 			// A slow backend: the request lands later, whatever the client was told or did meanwhile.
 			const era = resets;
-			const landing = sleep(fault.landAfterMs).then(() => (stopping || era !== resets ? undefined : processNow()));
+			const landing = sleep(fault.landAfterMs).then(() =>
+				stopping || era !== resets ? undefined : processNow(),
+			);
 			if (fault.status !== undefined || fault.drop || fault.body !== undefined) return applyFault(fault);
 			const landed = await landing;
 			return landed ? send(landed.status, landed.result) : undefined;
 		}
 		if (fault && !fault.afterProcessing) return applyFault(fault);
+		const foreign = FOREIGN_ANSWERS[/** @type {keyof typeof FOREIGN_ANSWERS} */ (opts.impersonate)];
+		if (foreign) return send(foreign.status, foreign.body);
 		const { status, result } = processNow();
 		if (fault) return applyFault(fault);
 		return send(status, result);
@@ -952,4 +982,5 @@ module.exports = {
 	CHAIN_OF,
 	EVENT_TYPES,
 	SUBSCRIPTION_PATH,
+	FOREIGN_ANSWERS,
 };

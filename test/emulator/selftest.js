@@ -4,7 +4,7 @@
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const http = require('node:http');
-const { createEmulator, sign } = require('./index.js');
+const { createEmulator, sign, FOREIGN_ANSWERS } = require('./index.js');
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -436,6 +436,19 @@ async function main() {
 		} finally {
 			await new Promise((r) => receiver.close(() => r(undefined)));
 		}
+	});
+	test('impersonate: every request answered as another server would, whatever it is', async () => {
+		for (const [kind, answer] of Object.entries(FOREIGN_ANSWERS)) {
+			emu.options.impersonate = /** @type {any} */ (kind);
+			const r = await call('customer/external/get', { externalId: 'x' }, { key: null });
+			assert.equal(r.status, answer.status, kind);
+			if (typeof answer.body === 'string') {
+				assert.equal(r.text, answer.body);
+				assert.match(r.headers.get('content-type') || '', /text\/html/);
+			} else assert.deepEqual(r.json, answer.body);
+		}
+		emu.options.impersonate = 'none';
+		assert.equal((await call('customer/external/get', { externalId: 'x' })).status, 200);
 	});
 	test('reset clears everything', async () => {
 		emu.injectFault({ status: 500 });

@@ -1,6 +1,7 @@
 /**
  * n8n's "Test credential" button for a credential whose `test` is a declarative request, reproduced step by step
- * from n8n's CredentialsTester (packages/cli/src/services/credentials-tester.service.ts): a temporary copy of the
+ * from n8n's CredentialsTester (packages/cli/src/services/credentials-tester.service.ts; checked against n8n
+ * 2.41.1's dist/services/credentials-tester.service.js, `runRequestTest` with the default verdict): a temporary copy of the
  * NoOp node whose single property routes `test.request`, run by n8n-core's own RoutingNode with the decrypted
  * credential, then `test.rules` applied to the first output item. Only the n8n server around it (database,
  * credential encryption, error reporter) is left out. The result is scanned for secrets like every run.
@@ -40,12 +41,16 @@ const noOp: INodeType = {
 	},
 };
 
-/** lodash `get` for the dotted keys rules use. */
+/**
+ * lodash `get`, which n8n applies to a `responseSuccessBody` rule's key, for the dotted keys rules use: any value
+ * but null and undefined is indexed (a string answer too), a missing key is undefined.
+ */
 function getPath(value: unknown, path: string): unknown {
 	return path
 		.split('.')
 		.reduce<unknown>(
-			(current, key) => (current && typeof current === 'object' ? (current as IDataObject)[key] : undefined),
+			(current, key) =>
+				current === null || current === undefined ? undefined : (current as IDataObject)[key],
 			value,
 		);
 }

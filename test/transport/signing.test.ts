@@ -49,6 +49,39 @@ describe('signRequest', () => {
 		expect(options.body).toBe(`{"account":"${ACCOUNT}","timestamp":5}`);
 	});
 
+	test('an empty body object carries no payload either (the webhook subscription list), also when signed twice', () => {
+		const options: IHttpRequestOptions = { url: '/x', body: {} };
+		signRequest(credentials, options, 5);
+		expect(options.body).toBe(`{"account":"${ACCOUNT}","timestamp":5}`);
+		signRequest(credentials, options, 6);
+		expect(options.body).toBe(`{"account":"${ACCOUNT}","timestamp":6}`);
+	});
+
+	test('a JSON string body {"payload": …} (as a node may pass it) is signed like the object', () => {
+		const options: IHttpRequestOptions = { url: '/x', body: '{"payload":{"requestId":"r"}}' };
+		signRequest(credentials, options, 7);
+		expect(options.body).toBe(`{"account":"${ACCOUNT}","timestamp":7,"payload":{"requestId":"r"}}`);
+	});
+
+	test.each([
+		['an object without payload', { customerId: 'c' }, /it has "customerId" at the top level/],
+		[
+			'payload beside other fields',
+			{ payload: { a: 1 }, currency: 'BTC' },
+			/it has "currency" at the top level/,
+		],
+		['a JSON string without payload', '{"externalId":"e"}', /it has "externalId" at the top level/],
+		['a string that is not JSON', 'customerId=c', /it is not a JSON object/],
+		['a JSON array', [{ payload: {} }], /it is not a JSON object/],
+	])('refuses a body that is %s instead of sending only {account, timestamp}', (_, body, found) => {
+		const options = { url: '/x', body } as IHttpRequestOptions;
+		expect(() => signRequest(credentials, options, 1)).toThrow(
+			/the request body must be \{"payload": \{…\}\} with the API fields inside "payload"/,
+		);
+		expect(() => signRequest(credentials, { url: '/x', body } as IHttpRequestOptions, 1)).toThrow(found);
+		expect(options.headers).toBeUndefined();
+	});
+
 	test('rejects a malformed merchant account, naming the field and the form', () => {
 		expect(() => signRequest({ ...credentials, account: '0x123' }, { url: '/x' })).toThrow(
 			/"Merchant Account" must be 0x followed by 40 hexadecimal characters/,
@@ -61,5 +94,25 @@ describe('signRequest', () => {
 		const options: IHttpRequestOptions = { url: '/x', baseURL: 'http://proxy' };
 		signRequest({ ...credentials, baseUrl: 'http://other' }, options);
 		expect(options.baseURL).toBe('http://proxy');
+	});
+
+	test.each([
+		['https://api.calypso.money/api/v1', 'has the path "/api/v1"'],
+		['https://api.calypso.money/api/v1/customer-purse/', 'has the path "/api/v1/customer-purse"'],
+		['api.calypso.money', 'is not a URL'],
+		['ftp://api.calypso.money', 'has the scheme "ftp" (http or https expected)'],
+		['https://api.calypso .money', 'contains a space'],
+		['https://user:pw@api.calypso.money', 'contains a user name or password'],
+		['https://api.calypso.money?x=1', 'has a query or fragment'],
+	])('refuses the Base URL %j, naming the field, the form and what is wrong', (baseUrl, problem) => {
+		const message = `Calypso credential: "Base URL" must be the scheme and host of the Calypso API only, such as https://api.calypso.money (no path such as /api/v1); "${baseUrl}" ${problem}`;
+		expect(() => normalizeBaseUrl(baseUrl)).toThrow(message);
+		expect(() => signRequest({ ...credentials, baseUrl }, { url: '/x' })).toThrow(message);
+	});
+
+	test('accepts a scheme and host with a port, and the default for an empty Base URL', () => {
+		expect(normalizeBaseUrl('http://127.0.0.1:4010')).toBe('http://127.0.0.1:4010');
+		expect(normalizeBaseUrl('HTTPS://API.Calypso.Finance//')).toBe('HTTPS://API.Calypso.Finance');
+		expect(normalizeBaseUrl('  ')).toBe('https://api.calypso.money');
 	});
 });

@@ -7,6 +7,7 @@ import * as purse from './purse/Purse.resource';
 import * as transaction from './transaction/Transaction.resource';
 import { CalypsoClient, DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from '../transport';
 import type { TransportSettings } from '../transport';
+import { CUSTOM_API_CALL, customApiCallError } from './customApiCall';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MAX_RETRY_DELAY } from './fields';
 import type { CalypsoOperation } from './types';
 import * as validate from './validate';
@@ -125,6 +126,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const operationName = this.getNodeParameter('operation', 0) as string;
 	const operation = resources[resource]?.[operationName];
 	if (!operation) {
+		if (operationName === CUSTOM_API_CALL) throw customApiCallError(this.getNode());
 		throw new NodeOperationError(
 			this.getNode(),
 			`The operation "${operationName}" is not known for "${resource}"`,

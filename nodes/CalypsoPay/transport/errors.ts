@@ -32,6 +32,35 @@ function describeSkew(skewMs: number | undefined): string {
 	return ` The n8n host's clock looks ${seconds} s ${skewMs > 0 ? 'behind' : 'ahead of'} Calypso's.`;
 }
 
+/** The message a JSON error body without a Calypso errorCode carries in its own words, if any. */
+function ownMessage(data: Record<string, unknown>): string | undefined {
+	for (const key of ['message', 'error_description', 'error', 'detail', 'title']) {
+		const value = data[key];
+		if (typeof value === 'string' && value.trim() !== '') return value.trim().slice(0, 200);
+	}
+	return undefined;
+}
+
+/** A JSON error body without a Calypso errorCode: its own message (or its JSON) goes to the user. */
+function jsonApiError(
+	node: INode,
+	statusCode: number,
+	data: Record<string, unknown>,
+	context: ErrorContext,
+): NodeApiError {
+	const where = context.where ? ` (${context.where})` : '';
+	const text = ownMessage(data) ?? JSON.stringify(data).slice(0, 200);
+	const traceId = typeof data.traceId === 'string' ? data.traceId : undefined;
+	const response: JsonObject = { message: text, httpCode: String(statusCode) };
+	if (traceId) response.traceId = traceId;
+	return new NodeApiError(node, response, {
+		message: `Calypso answered HTTP ${statusCode}: ${text}${where}`,
+		description: `The answer had no Calypso error code.${traceId ? ` Trace ID: ${traceId}.` : ''} If it did not come from Calypso, check the Base URL in the Calypso credential: the scheme and host of the Calypso API only.`,
+		httpCode: String(statusCode),
+		itemIndex: context.itemIndex,
+	});
+}
+
 /** An HTTP error answer from Calypso (JSON in Calypso's shape, or anything else such as an HTML 502 page). */
 export function calypsoApiError(
 	node: INode,
@@ -39,9 +68,11 @@ export function calypsoApiError(
 	body: unknown,
 	context: ErrorContext = {},
 ): NodeApiError {
-	const data = body && typeof body === 'object' ? (body as Record<string, unknown>) : undefined;
+	const data =
+		body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
 	const errorCode = data && typeof data.errorCode === 'string' ? data.errorCode : undefined;
 	const where = context.where ? ` (${context.where})` : '';
+	if (errorCode === undefined && data) return jsonApiError(node, statusCode, data, context);
 	if (errorCode === undefined) {
 		const text =
 			typeof body === 'string'

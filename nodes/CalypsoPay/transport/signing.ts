@@ -13,16 +13,77 @@ export function sign(secret: string, body: string | Buffer): string {
 	return (typeof body === 'string' ? hmac.update(body, 'utf8') : hmac.update(body)).digest('hex');
 }
 
-export function normalizeBaseUrl(value: unknown): string {
-	const url = typeof value === 'string' && value.trim() !== '' ? value.trim() : DEFAULT_BASE_URL;
-	return url.replace(/\/+$/, '');
+/** Why a Base URL (trimmed, trailing slashes dropped) is not a scheme and host, if it is not. */
+function baseUrlProblem(url: string): string | undefined {
+	if (/\s/.test(url)) return 'contains a space';
+	let parsed: URL;
+	try {
+		parsed = new URL(url);
+	} catch {
+		return 'is not a URL';
+	}
+	if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+		return `has the scheme "${parsed.protocol.slice(0, -1)}" (http or https expected)`;
+	}
+	if (!parsed.hostname) return 'has no host';
+	if (parsed.username || parsed.password) return 'contains a user name or password';
+	const path = /^[a-z]+:\/\/[^/?#]*(\/[^?#]*)?/i.exec(url)?.[1];
+	if (path) return `has the path "${path}"`;
+	if (parsed.search || parsed.hash) return 'has a query or fragment';
+	return undefined;
 }
 
-/** The payload a request carries, whether the body is still the node's object or already the signed string. */
+/**
+ * The credential's Base URL, checked and normalised: surrounding spaces and trailing slashes are dropped, empty
+ * means the default, and anything but an http(s) scheme and a host (a path such as /api/v1, a query, a space
+ * inside) is refused with an error naming the field.
+ */
+export function normalizeBaseUrl(value: unknown): string {
+	const text = typeof value === 'string' && value.trim() !== '' ? value.trim() : DEFAULT_BASE_URL;
+	const url = text.replace(/\/+$/, '');
+	const problem = baseUrlProblem(url);
+	if (problem) {
+		throw new Error(
+			`Calypso credential: "Base URL" must be the scheme and host of the Calypso API only, such as ${DEFAULT_BASE_URL} (no path such as /api/v1); "${text}" ${problem}`,
+		);
+	}
+	return url;
+}
+
+/** The keys of the envelope the credential builds; a body may carry them when n8n signs a request twice. */
+const ENVELOPE_KEYS = new Set(['payload', 'account', 'timestamp']);
+
+const isPlainObject = (value: unknown): value is IDataObject =>
+	!!value &&
+	typeof value === 'object' &&
+	[Object.prototype, null].includes(Object.getPrototypeOf(value) as object | null);
+
+/**
+ * The payload a request carries, whether the body is still the caller's object or already the signed string.
+ * No body, or an empty object, carries none (the webhook subscription list is signed that way). A body that is
+ * not `{"payload": …}` is refused rather than signed and sent without its fields.
+ */
 function payloadOf(body: IHttpRequestOptions['body']): unknown {
-	if (typeof body === 'string') return body === '' ? undefined : (JSON.parse(body) as IDataObject).payload;
-	if (body && typeof body === 'object') return (body as IDataObject).payload;
-	return undefined;
+	if (body === undefined || body === null || body === '') return undefined;
+	let value: unknown = body;
+	if (typeof body === 'string') {
+		try {
+			value = JSON.parse(body);
+		} catch {
+			value = undefined;
+		}
+	}
+	const refuse = (found: string) =>
+		new Error(
+			`Calypso credential: the request body must be {"payload": {…}} with the API fields inside "payload"; ${found}. The credential adds account and timestamp and signs the body.`,
+		);
+	if (!isPlainObject(value)) throw refuse('it is not a JSON object');
+	const extra = Object.keys(value).filter((key) => !ENVELOPE_KEYS.has(key));
+	if (extra.length > 0) {
+		const names = extra.slice(0, 5).map((key) => `"${key}"`);
+		throw refuse(`it has ${names.join(', ')} at the top level`);
+	}
+	return value.payload;
 }
 
 /**
@@ -41,11 +102,12 @@ export function signRequest(
 			'Calypso credential: "Merchant Account" must be 0x followed by 40 hexadecimal characters (the account id shown in the Calypso dashboard)',
 		);
 	}
+	const baseURL = normalizeBaseUrl(credentials.baseUrl);
 	const payload = payloadOf(options.body);
 	const body = JSON.stringify(
 		payload === undefined ? { account, timestamp: now } : { account, timestamp: now, payload },
 	);
-	options.baseURL = options.baseURL || normalizeBaseUrl(credentials.baseUrl);
+	options.baseURL = options.baseURL || baseURL;
 	options.body = body;
 	options.headers = {
 		...options.headers,

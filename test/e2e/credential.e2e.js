@@ -1,0 +1,390 @@
+#!/usr/bin/env node
+// @ts-check
+'use strict';
+/**
+ * End-to-end check of the credential in a real n8n (scripts/n8n-local.js), against the Calypso emulator:
+ *   1. the credential's Test, through n8n's own REST endpoint (POST /rest/credentials/test) of a running
+ *      `n8n start` with a logged-in owner: OK for Calypso, an error for another server at the Base URL (the
+ *      emulator's `impersonate` switch), for a Base URL with a path, and for a wrong secret;
+ *   2. "Custom API call": the example examples/custom-api-call-webhook-cleanup.json (HTTP Request nodes with the
+ *      predefined "Calypso Pay API" credential on the webhook subscription endpoints, outside the Customer Purse
+ *      API) run with `n8n execute`; an HTTP Request body without "payload" is refused before anything is sent;
+ *      the Calypso node's "Custom API Call" operation says what to use instead.
+ * Prints one line per check and "N passed, M failed"; exits 1 on any failure.
+ * Options: --no-build (use the existing dist/), --verbose (print n8n's output of failed executions in full).
+ */
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { ROOT, tally, say, secs, check, build } = require('./checks');
+const { ensureN8n, createUserFolder } = require('../../scripts/n8n-local');
+const { createEmulator, sign } = require('../emulator');
+const {
+	credentialFor,
+	nodeOutput: out,
+	describeFailure,
+	CREDENTIAL_ID,
+	CREDENTIAL_NAME,
+} = require('../../scripts/examples');
+
+const args = new Set(process.argv.slice(2));
+const VERBOSE = args.has('--verbose');
+const TIMEOUT_MS = 10 * 60 * 1000;
+const t0 = Date.now();
+const OWNER = {
+	email: 'e2e@calypso.local',
+	firstName: 'Calypso',
+	lastName: 'E2E',
+	password: 'CalypsoE2e-2026',
+};
+const BROWSER_ID = 'n8n-nodes-calypso-credential-e2e';
+const EXAMPLE_FILE = path.join(ROOT, 'examples', 'custom-api-call-webhook-cleanup.json');
+const SUBSCRIPTIONS = '/api/v1/subscription/webhook';
+/** @type {import('../emulator').ForeignServer[]} */
+const FOREIGN = ['not-found-json', 'not-found-html', 'welcome-page', 'unauthorized-json'];
+
+/** @param {string} requestId @param {string} url */
+const subscription = (requestId, url) => ({
+	requestId,
+	notificationEventTypes: ['CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE'],
+	notificationServiceTypes: ['CUSTOMER_PURSE'],
+	url,
+	publicKey: `pk-${requestId.slice(0, 8)}`,
+	secretKey: `sk-${requestId.slice(0, 8)}`,
+	createdDate: '2026-11-01T10:00:00',
+});
+const LEFT_BEHIND = [
+	subscription('a1111111-1111-4111-8111-111111111111', 'https://old-n8n.example.com/webhook/a/calypso'),
+	subscription('a2222222-2222-4222-8222-222222222222', 'https://old-n8n.example.com/webhook/b/calypso'),
+];
+const KEPT = subscription(
+	'b3333333-3333-4333-8333-333333333333',
+	'https://n8n.example.com/webhook/c/calypso',
+);
+
+/** The example, calling the emulator instead of api.calypso.money. @param {string} baseUrl */
+function exampleFor(baseUrl) {
+	const workflow = JSON.parse(fs.readFileSync(EXAMPLE_FILE, 'utf8'));
+	for (const node of workflow.nodes) {
+		if (typeof node.parameters.url === 'string')
+			node.parameters.url = node.parameters.url.replace('https://api.calypso.money', baseUrl);
+	}
+	return workflow;
+}
+
+/** Start → one node. @param {string} id @param {any} node */
+function oneNode(id, node) {
+	const start = {
+		id: `${id}-s`,
+		name: 'Start',
+		type: 'n8n-nodes-base.manualTrigger',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {},
+	};
+	return {
+		id,
+		name: `e2e: ${node.name}`,
+		active: false,
+		settings: { executionOrder: 'v1' },
+		nodes: [
+			start,
+			{
+				id: `${id}-n`,
+				position: [220, 0],
+				credentials: { calypsoPayApi: { id: CREDENTIAL_ID, name: CREDENTIAL_NAME } },
+				...node,
+			},
+		],
+		connections: { Start: { main: [[{ node: node.name, type: 'main', index: 0 }]] } },
+		pinData: {},
+	};
+}
+
+/** An HTTP Request node whose JSON body has the API fields at the top level instead of inside "payload". @param {string} baseUrl */
+const noPayloadWorkflow = (baseUrl) =>
+	oneNode('e2eCustomNoPay1', {
+		name: 'Body without payload',
+		type: 'n8n-nodes-base.httpRequest',
+		typeVersion: 4.2,
+		parameters: {
+			method: 'DELETE',
+			url: `${baseUrl}${SUBSCRIPTIONS}`,
+			authentication: 'predefinedCredentialType',
+			nodeCredentialType: 'calypsoPayApi',
+			sendBody: true,
+			specifyBody: 'json',
+			jsonBody: `{ "requestId": "${KEPT.requestId}" }`,
+			options: {},
+		},
+	});
+
+const customApiCallWorkflow = oneNode('e2eCustomOp0001', {
+	name: 'Calypso custom API call',
+	type: 'n8n-nodes-calypso-pay.calypsoPay',
+	typeVersion: 1,
+	parameters: { resource: 'customer', operation: '__CUSTOM_API_CALL__' },
+});
+
+/** n8n's output of an execution whose checks failed (the last lines, or all with --verbose). @param {any} x @param {number} failedBefore */
+function showOutput(x, failedBefore) {
+	if (tally.failed === failedBefore) return;
+	const lines = (x.stdout + x.stderr).trim().split('\n');
+	say(`    n8n output:\n${lines.slice(VERBOSE ? 0 : -20).join('\n')}`);
+}
+
+/** @param {any} x */
+function assertOk(x) {
+	if (!x.ok) assert.fail(`execution failed: ${describeFailure(x)}`);
+}
+
+/**
+ * @param {import('../emulator').Emulator} emu @param {Awaited<ReturnType<typeof createUserFolder>>} uf
+ */
+async function customApiCall(emu, uf) {
+	for (const s of [...LEFT_BEHIND, KEPT]) emu.state.subscriptions.set(s.requestId, s);
+	const { account, apiKey, apiSecret } = emu.credentials;
+
+	let failedBefore = tally.failed;
+	let start = emu.requests.length;
+	let x = await uf.execute('calypsoExCustom01');
+	let requests = emu.requests.slice(start);
+	say(`example: remove webhook subscriptions left behind [${secs(x.ms)}, ${requests.length} requests]`);
+	check('the workflow succeeds', () => assertOk(x));
+	check(
+		'HTTP Request + predefined credential: the list call is signed with no payload ({account, timestamp})',
+		() => {
+			const [list] = requests;
+			assert.equal(list?.method, 'POST');
+			assert.equal(list?.path, SUBSCRIPTIONS);
+			assert.equal(list?.status, 200);
+			assert.deepEqual(Object.keys(list?.body ?? {}), ['account', 'timestamp']);
+			assert.equal(list?.body?.account, account);
+			assert.equal(list?.headers.key, apiKey);
+			assert.equal(list?.headers.sign, sign(apiSecret, list?.rawBody ?? ''));
+			assert.equal(out(x.runData, 'List webhook subscriptions')?.[0]?.subscriptions?.length, 3);
+		},
+	);
+	check(
+		'each {"payload": {requestId}} body is signed as {account, timestamp, payload}; only the left-behind ones go',
+		() => {
+			const deletes = requests.slice(1);
+			assert.deepEqual(
+				deletes.map((r) => [r.method, r.path, r.status]),
+				LEFT_BEHIND.map(() => ['DELETE', SUBSCRIPTIONS, 200]),
+			);
+			assert.deepEqual(
+				deletes.map((r) => r.body),
+				LEFT_BEHIND.map((s, i) => ({
+					account,
+					timestamp: deletes[i].body?.timestamp,
+					payload: { requestId: s.requestId },
+				})),
+			);
+			assert.ok(deletes.every((r) => r.headers.sign === sign(apiSecret, r.rawBody)));
+			assert.deepEqual([...emu.state.subscriptions.keys()], [KEPT.requestId]);
+			assert.deepEqual(
+				out(x.runData, 'Delete subscription')?.map((r) => r.requestId),
+				LEFT_BEHIND.map((s) => s.requestId),
+			);
+		},
+	);
+	showOutput(x, failedBefore);
+
+	failedBefore = tally.failed;
+	start = emu.requests.length;
+	x = await uf.execute('e2eCustomNoPay1');
+	requests = emu.requests.slice(start);
+	say(`HTTP Request with a body without "payload" [${secs(x.ms)}, ${requests.length} requests]`);
+	check('fails with the credential\'s error naming "payload" and the stray field; nothing is sent', () => {
+		assert.equal(x.ok, false);
+		const message = JSON.stringify(x.error ?? {}) + x.stdout;
+		assert.match(
+			message,
+			/the request body must be \{\\?"payload\\?": \{…\}\} with the API fields inside \\?"payload\\?"/,
+		);
+		assert.match(message, /it has \\?"requestId\\?" at the top level/);
+		assert.equal(requests.length, 0);
+		assert.ok(emu.state.subscriptions.has(KEPT.requestId));
+	});
+	showOutput(x, failedBefore);
+
+	failedBefore = tally.failed;
+	start = emu.requests.length;
+	x = await uf.execute('e2eCustomOp0001');
+	requests = emu.requests.slice(start);
+	say(`Calypso node, operation "Custom API Call" [${secs(x.ms)}, ${requests.length} requests]`);
+	check(
+		'fails saying to use an HTTP Request node with the Calypso Pay API credential; nothing is sent',
+		() => {
+			assert.equal(x.ok, false);
+			assert.equal(
+				x.error?.message,
+				'Custom API calls go through an HTTP Request node with the "Calypso Pay API" credential',
+			);
+			assert.match(String(x.error?.description), /Predefined Credential Type.*\{"payload": \{…\}\}/);
+			assert.equal(requests.length, 0);
+		},
+	);
+	showOutput(x, failedBefore);
+}
+
+/**
+ * n8n's REST calls as the logged-in owner.
+ * @param {string} url
+ */
+async function ownerSession(url) {
+	const headers = { 'content-type': 'application/json', 'browser-id': BROWSER_ID };
+	const setup = await fetch(`${url}/rest/owner/setup`, {
+		method: 'POST',
+		headers,
+		body: JSON.stringify(OWNER),
+	});
+	if (!setup.ok)
+		throw new Error(`POST /rest/owner/setup answered ${setup.status}: ${(await setup.text()).slice(0, 300)}`);
+	const login = await fetch(`${url}/rest/login`, {
+		method: 'POST',
+		headers,
+		body: JSON.stringify({ emailOrLdapLoginId: OWNER.email, password: OWNER.password }),
+	});
+	if (!login.ok)
+		throw new Error(`POST /rest/login answered ${login.status}: ${(await login.text()).slice(0, 300)}`);
+	const cookie = (login.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0]).join('; ');
+	if (!/n8n-auth=/.test(cookie)) throw new Error(`POST /rest/login set no n8n-auth cookie (${cookie})`);
+	/** The editor's "Test" button on the saved credential, with the data as edited. @param {object} data */
+	return async (data) => {
+		const res = await fetch(`${url}/rest/credentials/test`, {
+			method: 'POST',
+			headers: { ...headers, cookie },
+			body: JSON.stringify({
+				credentials: { id: CREDENTIAL_ID, name: CREDENTIAL_NAME, type: 'calypsoPayApi', data },
+			}),
+		});
+		const text = await res.text();
+		if (!res.ok) throw new Error(`POST /rest/credentials/test answered ${res.status}: ${text.slice(0, 300)}`);
+		return /** @type {{ status: string, message: string }} */ (JSON.parse(text).data);
+	};
+}
+
+/**
+ * @param {import('../emulator').Emulator} emu @param {Awaited<ReturnType<typeof createUserFolder>>} uf
+ */
+async function credentialTest(emu, uf) {
+	const started = Date.now();
+	const server = await uf.start({ timeoutMs: 180000 });
+	try {
+		const test = await ownerSession(server.url);
+		const good = emu.credentials;
+		/** @typedef {{ status: string, message: string }} Result */
+		/** @type {{ name: string, data: object, impersonate?: import('../emulator').ForeignServer, sent: number, verify: (r: Result) => void }[]} */
+		const cases = [
+			{
+				name: 'Calypso answers the signed call: "Connection successful!"',
+				data: good,
+				sent: 1,
+				verify: (r) => assert.deepEqual(r, { status: 'OK', message: 'Connection successful!' }),
+			},
+			...FOREIGN.map((kind) => ({
+				name: `another server at the Base URL (${kind}): an error naming the Base URL`,
+				data: good,
+				impersonate: kind,
+				sent: 1,
+				verify: (/** @type {Result} */ r) => {
+					assert.equal(r.status, 'Error');
+					assert.match(r.message, /^The Base URL did not answer like Calypso/);
+				},
+			})),
+			{
+				name: 'a Base URL with a path (/api/v1): refused naming the field, nothing sent',
+				data: { ...good, baseUrl: `${good.baseUrl}/api/v1` },
+				sent: 0,
+				verify: (r) => {
+					assert.equal(r.status, 'Error');
+					assert.match(
+						r.message,
+						/"Base URL" must be the scheme and host of the Calypso API only.*has the path "\/api\/v1"/,
+					);
+				},
+			},
+			{
+				name: 'a Base URL with a trailing slash and spaces: tolerated, "Connection successful!"',
+				data: { ...good, baseUrl: ` ${good.baseUrl}/ ` },
+				sent: 1,
+				verify: (r) => assert.equal(r.status, 'OK'),
+			},
+			{
+				name: 'a wrong Secret Key: Calypso error 003 with its hint',
+				data: { ...good, apiSecret: 'not-the-secret' },
+				sent: 1,
+				verify: (r) => {
+					assert.equal(r.status, 'Error');
+					assert.match(r.message, /^Calypso error 003: wrong sign\. .*Secret Key/);
+				},
+			},
+		];
+		say(
+			`credential Test through POST /rest/credentials/test (n8n start, logged-in owner) [start ${secs(Date.now() - started)}]`,
+		);
+		for (const { name, data, impersonate = 'none', sent, verify } of cases) {
+			emu.options.impersonate = impersonate;
+			const start = emu.requests.length;
+			try {
+				const result = await test(data);
+				const requests = emu.requests.slice(start);
+				check(`${name} (${requests.length} request${requests.length === 1 ? '' : 's'})`, () => {
+					verify(result);
+					assert.equal(requests.length, sent, `requests: ${requests.map((r) => r.path).join(', ')}`);
+					if (sent) assert.equal(requests[0].path, '/api/v1/customer-purse/customer/external/get');
+				});
+			} finally {
+				emu.options.impersonate = 'none';
+			}
+		}
+	} finally {
+		await server.stop();
+	}
+}
+
+async function main() {
+	const watchdog = setTimeout(() => {
+		say(
+			`\n✘ credential e2e timed out after ${secs(TIMEOUT_MS)}\n${tally.passed} passed, ${tally.failed + 1} failed`,
+		);
+		process.exit(1);
+	}, TIMEOUT_MS);
+	watchdog.unref();
+
+	if (!args.has('--no-build')) await build();
+	await ensureN8n({ log: (line) => say(`[n8n install] ${line}`) });
+	const emu = createEmulator();
+	await emu.start(0);
+	/** @type {string | undefined} */ let userFolder;
+	try {
+		const uf = await createUserFolder({ name: `e2e-credential-${process.pid}`, packageDir: ROOT });
+		userFolder = uf.userFolder;
+		await uf.importCredentials(credentialFor(emu));
+		await uf.importWorkflows([
+			exampleFor(emu.baseUrl),
+			noPayloadWorkflow(emu.baseUrl),
+			customApiCallWorkflow,
+		]);
+		await customApiCall(emu, uf);
+		await credentialTest(emu, uf);
+	} catch (error) {
+		tally.failed++;
+		say(`✘ credential e2e could not run: ${error instanceof Error ? error.stack : error}`);
+	} finally {
+		await emu.stop();
+		if (userFolder && tally.failed === 0) fs.rmSync(userFolder, { recursive: true, force: true });
+		else if (userFolder) say(`  (n8n user folder kept for inspection: ${path.relative(ROOT, userFolder)})`);
+	}
+	say(`\n${tally.passed} passed, ${tally.failed} failed (${secs(Date.now() - t0)})`);
+	process.exitCode = tally.failed ? 1 : 0;
+}
+
+main().catch((error) => {
+	say(
+		`\n✘ credential e2e could not run: ${error instanceof Error ? error.stack : error}\n${tally.passed} passed, ${tally.failed + 1} failed`,
+	);
+	process.exitCode = 1;
+});
