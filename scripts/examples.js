@@ -25,9 +25,12 @@ const EXAMPLES = [
 	{ key: 'block', file: 'block-customer.json', id: 'calypsoExBlock01', title: 'Block a customer' },
 ];
 
-/** @returns {any[]} the example workflows, parsed */
-function loadExamples() {
-	return EXAMPLES.map(({ file }) => JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')));
+/** The trigger example: waits for Calypso's events, so the demo does not run it; `npm run dev` imports it too. */
+const TRIGGER_EXAMPLE = { key: 'trigger', file: 'calypso-trigger-deposits.json', id: 'calypsoExTrigDp1', title: 'Credit confirmed deposits (trigger)' };
+
+/** @param {Array<{ file: string }>} [examples] default: EXAMPLES @returns {any[]} the example workflows, parsed */
+function loadExamples(examples = EXAMPLES) {
+	return examples.map(({ file }) => JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')));
 }
 
 /**
@@ -96,6 +99,6 @@ function describeFailure(execution) {
 }
 
 module.exports = {
-	EXAMPLES, EXAMPLES_DIR, CREDENTIAL_ID, CREDENTIAL_NAME, DEMO_EXTERNAL_ID,
+	EXAMPLES, TRIGGER_EXAMPLE, EXAMPLES_DIR, CREDENTIAL_ID, CREDENTIAL_NAME, DEMO_EXTERNAL_ID,
 	loadExamples, seedDemo, credentialFor, nodeOutput, summarize, describeFailure,
 };

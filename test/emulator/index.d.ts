@@ -208,6 +208,22 @@ export interface Delivery {
 	at: number;
 }
 
+/**
+ * The answer of the emulator's control route POST SEND_EVENT_PATH (body: {url?, eventType?, transactionId?, forge?}),
+ * which `node test/emulator/cli.js send-event` calls: where the event went and what the receiver answered.
+ */
+export interface SendEventResult {
+	url: string;
+	requestId: string;
+	eventId: number;
+	eventType: string;
+	forged: boolean;
+	transactionId?: string;
+	/** The receiver's HTTP status. */
+	status: number;
+	body: unknown;
+}
+
 export interface Emulator {
 	/** Listens on 127.0.0.1 (port 0 = random); resolves the base URL, e.g. 'http://127.0.0.1:34567'. */
 	start(port?: number): Promise<string>;
@@ -263,5 +279,7 @@ export function sign(secret: string, body: string): string;
 export const SUPPORTED_CURRENCIES: string[];
 export const CHAIN_OF: Record<string, string>;
 export const EVENT_TYPES: CustomerPurseEvent[];
+/** '/_emulator/send-event': not Calypso's; see SendEventResult. */
+export const SEND_EVENT_PATH: string;
 /** '/api/v1/subscription/webhook' */
 export const SUBSCRIPTION_PATH: string;

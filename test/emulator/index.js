@@ -17,6 +17,8 @@ const PREFIX = '/api/v1/customer-purse/';
 const TIMESTAMP_WINDOW_MS = 180000;
 /** list: POST (no payload); create: POST …/create; delete: DELETE with a JSON body. */
 const SUBSCRIPTION_PATH = '/api/v1/subscription/webhook';
+/** Not Calypso's: the emulator's own control route, for `node test/emulator/cli.js send-event` (see sendTestEvent). */
+const SEND_EVENT_PATH = '/_emulator/send-event';
 /** The Customer Purse events, with the `level` their deliveries carry. */
 const EVENT_LEVELS = {
 	CUSTOMER_PURSE_EXPIRED: 'WARNING',
@@ -658,6 +660,47 @@ function createEmulator(options = {}) {
 		traceId: crypto.randomBytes(16).toString('hex'),
 	});
 
+	/**
+	 * POST SEND_EVENT_PATH: sends one event, like Calypso, to the subscription a developer most likely means: the one
+	 * whose URL contains `url` if given, else the newest test webhook ("Listen for test event": URL with
+	 * /webhook-test/), else the newest subscription. The event is about the newest CONFIRMED transaction (or the
+	 * given one); CUSTOMER_PURSE_EXPIRED is about the first customer. Answers what the receiver answered.
+	 * @param {any} p {url?, eventType?, transactionId?, forge?}
+	 * @returns {Promise<import('./index').SendEventResult>}
+	 */
+	async function sendTestEvent(p = {}) {
+		const all = [...state.subscriptions.values()].reverse(); // newest first
+		if (all.length === 0) {
+			throw new ApiError(404, '004', 'No webhook subscription: click "Listen for test event" on the trigger in the n8n editor, or publish its workflow, then send again');
+		}
+		const matching = p.url ? all.filter((s) => s.url.includes(String(p.url))) : all;
+		const sub = matching.find((s) => s.url.includes('/webhook-test/')) ?? matching[0];
+		if (!sub) throw new ApiError(404, '004', `No subscription URL contains "${p.url}"; subscribed: ${all.map((s) => s.url).join(', ')}`);
+		const eventType = p.eventType ?? sub.notificationEventTypes[0];
+		if (!sub.notificationEventTypes.includes(eventType)) {
+			throw new ApiError(400, '001', `eventType: ${sub.url} is subscribed to ${sub.notificationEventTypes.join(', ')}, not ${eventType}`);
+		}
+		if (p.transactionId && !state.transactions.has(p.transactionId)) {
+			throw new ApiError(400, '001', `transactionId: no transaction ${p.transactionId} in the emulator`);
+		}
+		/** @type {Record<string, unknown>} */
+		const event = { eventType };
+		if (eventType === 'CUSTOMER_PURSE_EXPIRED') event.customerId = [...state.customers.keys()][0];
+		else {
+			const txs = [...state.transactions.values()].reverse();
+			event.transactionId = p.transactionId ?? (txs.find((t) => t.transactionState === 'CONFIRMED') ?? txs[0])?.id;
+		}
+		try {
+			const r = await emulator.deliverEvent(sub.requestId, event, { forge: !!p.forge, timeoutMs: 20000 });
+			return {
+				url: sub.url, requestId: sub.requestId, eventId: r.id, eventType, forged: !!p.forge,
+				transactionId: /** @type {string | undefined} */ (event.transactionId), status: r.status, body: r.body,
+			};
+		} catch (e) {
+			throw new ApiError(502, '000', `${/** @type {Error} */ (e).message} (subscription ${sub.url})`);
+		}
+	}
+
 	/** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
 	async function handle(req, res) {
 		const urlPath = (req.url || '/').split('?')[0];
@@ -685,6 +728,21 @@ function createEmulator(options = {}) {
 			response: /** @type {any} */ (undefined),
 			at: now(),
 		};
+		if (urlPath === SEND_EVENT_PATH && req.method === 'POST') {
+			let status = 200;
+			/** @type {unknown} */
+			let answer;
+			try {
+				answer = await sendTestEvent(parsed);
+			} catch (e) {
+				const err = e instanceof ApiError ? e : new ApiError(400, '001', /** @type {Error} */ (e).message);
+				status = err.status;
+				answer = errorBody(err.code, err.message);
+			}
+			res.writeHead(status, { 'Content-Type': 'application/json' });
+			res.end(JSON.stringify(answer));
+			return;
+		}
 		requests.push(record);
 
 		/** @param {number} status @param {any} payload @param {Record<string, string>} [extraHeaders] */
@@ -977,6 +1035,7 @@ function sign(secret, body) {
 
 module.exports = {
 	createEmulator,
+	SEND_EVENT_PATH,
 	sign,
 	SUPPORTED_CURRENCIES: CURRENCIES,
 	CHAIN_OF,

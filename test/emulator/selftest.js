@@ -4,7 +4,7 @@
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const http = require('node:http');
-const { createEmulator, sign, FOREIGN_ANSWERS } = require('./index.js');
+const { createEmulator, sign, FOREIGN_ANSWERS, SEND_EVENT_PATH } = require('./index.js');
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -449,6 +449,55 @@ async function main() {
 		}
 		emu.options.impersonate = 'none';
 		assert.equal((await call('customer/external/get', { externalId: 'x' })).status, 200);
+	});
+	test('send-event control route: picks the listening test webhook, newest confirmed transaction, forged or signed', async () => {
+		/** @type {string[]} */
+		const hits = [];
+		const receiver = http.createServer((req, res) => {
+			const chunks = /** @type {Buffer[]} */ ([]);
+			req.on('data', (c) => chunks.push(c));
+			req.on('end', () => {
+				const body = Buffer.concat(chunks).toString('utf8');
+				const sub = emu.subscriptions.find((x) => x.publicKey === req.headers.key);
+				const ok = !!sub && req.headers.sign === sign(sub.secretKey, body);
+				hits.push(`${req.url} ${ok}`);
+				res.writeHead(ok ? 200 : 401, { 'Content-Type': 'application/json' });
+				res.end(JSON.stringify({ ok }));
+			});
+		});
+		await new Promise((r) => receiver.listen(0, '127.0.0.1', () => r(undefined)));
+		const port = /** @type {import('node:net').AddressInfo} */ (receiver.address()).port;
+		const send = async (/** @type {object} */ body) => {
+			const res = await fetch(`${baseUrl}${SEND_EVENT_PATH}`, { method: 'POST', body: JSON.stringify(body) });
+			return { status: res.status, json: /** @type {any} */ (await res.json()) };
+		};
+		try {
+			emu.reset();
+			const none = await send({});
+			assert.equal(none.status, 404);
+			assert.match(none.json.message, /Listen for test event/);
+			const c = emu.seedCustomer();
+			const [, confirmed] = emu.seedTransactions(c.id, 3, { state: ['DECLINED', 'CONFIRMED', 'DECLINED'] });
+			const hook = (/** @type {string} */ p) => `http://127.0.0.1:${port}${p}`;
+			await call(`${SUBS}/create`, createPayload(hook('/webhook-test/abc/webhook')));
+			await call(`${SUBS}/create`, createPayload(hook('/webhook/abc/webhook')));
+			const signed = await send({});
+			assert.equal(signed.status, 200, JSON.stringify(signed.json));
+			assert.equal(signed.json.url, hook('/webhook-test/abc/webhook'));
+			assert.equal(signed.json.status, 200);
+			assert.equal(signed.json.transactionId, confirmed.id);
+			assert.equal(signed.json.eventType, EVENTS[0]);
+			const forged = await send({ forge: true, url: '/webhook/' });
+			assert.equal(forged.json.status, 401);
+			assert.deepEqual(forged.json.body, { ok: false });
+			assert.deepEqual(hits, ['/webhook-test/abc/webhook true', '/webhook/abc/webhook false']);
+			assert.equal((await send({ url: '/nowhere/' })).status, 404);
+			assert.match((await send({ eventType: 'CUSTOMER_PURSE_MEM_POOL_FOUND' })).json.message, /^eventType: /);
+			assert.match((await send({ transactionId: 'nope' })).json.message, /^transactionId: /);
+			assert.equal(emu.requests.some((r) => r.path === SEND_EVENT_PATH), false, 'not recorded as an API request');
+		} finally {
+			await new Promise((r) => receiver.close(() => r(undefined)));
+		}
 	});
 	test('reset clears everything', async () => {
 		emu.injectFault({ status: 500 });
