@@ -9,7 +9,8 @@
  * Two lanes run side by side (two n8n processes at a time; an execute costs ≈2.5 s of mostly CPU), each with its
  * own emulator and n8n user folder, running its executions one after another so requests can be attributed:
  *   operations: customer + purse operations, transactions (multi-page Find), API error + continue-on-fail;
- *   examples:   the three workflows of examples/ against the demo data, the sweep twice.
+ *   examples:   the three workflows of examples/ against the demo data, the sweep three times (the third with a
+ *               deposit arriving while its Return All pages).
  * Prints one line per check and "N passed, M failed"; exits 1 on any failure.
  * Options: --no-build (use the existing dist/), --verbose (print n8n's output of failed executions in full).
  */
@@ -377,6 +378,46 @@ const examplesLane = {
 						(out(x.runData, 'Totals per currency') ?? []).length,
 					);
 				});
+			},
+		},
+		{
+			title: `example: ${sweep.title} (third run: a deposit arrives while Return All pages)`,
+			workflowId: sweep.id,
+			before(emu) {
+				emu.findFaults.depositAfterPage = 1;
+			},
+			verify(x, requests, emu) {
+				const deposit = [...emu.state.transactions.values()].find(
+					(t) => t.customerId === demo.customerId && t.amount === 1.5,
+				);
+				check('the workflow succeeds (more rows than Calypso reported on page 1 is not an error)', () => {
+					assertOk(x);
+					assert.ok(deposit, 'the emulator added the deposit after page 1');
+					assert.equal(emu.findFaults.depositAfterPage, undefined);
+				});
+				check('every confirmed transaction once, oldest first, the deposit last; still 2 pages', () => {
+					const found = out(x.runData, 'Confirmed transactions') ?? [];
+					const confirmed = [...emu.state.transactions.values()].filter(
+						(t) => t.customerId === demo.customerId && t.transactionState === 'CONFIRMED',
+					);
+					assert.equal(found.length, confirmed.length);
+					assert.equal(new Set(found.map((t) => t.id)).size, found.length);
+					assert.equal(found.at(-1)?.id, deposit?.id);
+					const finds = requests.filter((r) => r.path.endsWith('transaction/find'));
+					assert.deepEqual(
+						finds.map((r) => [r.body?.payload?.pageNumber, r.response?.totalElements]),
+						[
+							[1, confirmed.length - 1],
+							[2, confirmed.length],
+						],
+					);
+				});
+				check('only the deposit is new since the last run', () =>
+					assert.deepEqual(
+						out(x.runData, 'New since last run')?.map((t) => t.id),
+						[deposit?.id],
+					),
+				);
 			},
 		},
 		{

@@ -74,6 +74,22 @@ export interface RecordedRequest {
 	response: unknown;
 	/** Emulator-clock ms when the request arrived. */
 	at: number;
+	/** Requests the emulator was handling (arrived, not yet answered) when this one arrived, itself included. */
+	inFlight: number;
+}
+
+/** Switches that make transaction/find behave like a live server under change; all off until set, cleared by reset(). */
+export interface FindFaults {
+	/** Once this page of a find has been answered, a deposit arrives for that customer: one CONFIRMED transaction
+	 * created now (newest first puts it on top, oldest first at the end), in the filter's first currency. Once. */
+	depositAfterPage?: number;
+	/** Answers carry no `total` (page count) and no `totalElements`. */
+	noTotal?: boolean;
+	/** A page past the last one answers with the last page again instead of an empty one. */
+	repeatLastPage?: boolean;
+	/** Answers to pages after the first wait until this many requests are in flight (at most 2 s): with
+	 * `RecordedRequest.inFlight` this shows pages were fetched concurrently without timing anything. */
+	holdUntilInFlight?: number;
 }
 
 export interface Customer {
@@ -247,7 +263,9 @@ export interface Emulator {
 	): Promise<{ status: number; body: unknown; id: number; envelope: EventEnvelope; rawBody: string }>;
 	/** Mutable at runtime. */
 	options: Required<EmulatorOptions>;
-	/** Clears state (subscriptions too), recorded requests and deliveries, and queued faults (options are kept). */
+	/** Set at runtime; reset() turns them all off. */
+	findFaults: FindFaults;
+	/** Clears state (subscriptions too), recorded requests and deliveries, queued faults and findFaults (options are kept). */
 	reset(): void;
 	/** Queue a fault; the first matching fault with times left applies. */
 	injectFault(fault: Fault): void;

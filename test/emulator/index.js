@@ -328,6 +328,11 @@ function createEmulator(options = {}) {
 	let nextEventId = 1001;
 	/** @type {any[]} */
 	const faults = [];
+	/** @type {import('./index').FindFaults} */
+	const findFaults = {};
+	let inFlight = 0;
+	/** Answers held by findFaults.holdUntilInFlight, each with the most requests in flight since it arrived. */
+	const held = new Set();
 	/** @type {Set<import('node:net').Socket>} */
 	const sockets = new Set();
 	/** @type {Set<{timer: NodeJS.Timeout, resolve: () => void}>} */
@@ -436,21 +441,25 @@ function createEmulator(options = {}) {
 			getCustomer(p.customerId);
 			const dir = p.sort === 'DESC' ? -1 : 1;
 			const key = p.properties;
+			// Filtered and sorted on the stored rows; only the page is turned into DTOs.
+			/** @param {any} t */
+			const value = (t) => (key === 'complianceState' ? txDTO(t)[key] : t[key]);
 			const all = [...state.transactions.values()]
-				.filter((t) => t.customerId === p.customerId)
-				.map(txDTO)
-				.filter((t) => matchesFilter(p.currencyFilter, t.currency, true))
-				.filter((t) => matchesFilter(p.transactionStateFilter, t.transactionState, false))
-				.sort((a, b) => dir * compareValues(a[key], b[key]) || compareValues(a.id, b.id));
+				.filter(
+					(t) =>
+						t.customerId === p.customerId &&
+						matchesFilter(p.currencyFilter, t.currency, true) &&
+						matchesFilter(p.transactionStateFilter, t.transactionState, false),
+				)
+				.sort((a, b) => dir * compareValues(value(a), value(b)) || compareValues(a.id, b.id));
 			const size = Math.max(1, Math.min(p.pageSize, Number(opts.maxPageSize) || p.pageSize));
-			const start = (p.pageNumber - 1) * size;
-			return {
-				result: all.slice(start, start + size),
-				page: p.pageNumber,
-				size,
-				total: Math.ceil(all.length / size),
-				totalElements: all.length,
-			};
+			const total = Math.ceil(all.length / size);
+			// findFaults.repeatLastPage: a page past the end answers with the last page again.
+			const pageNumber =
+				findFaults.repeatLastPage && total > 0 ? Math.min(p.pageNumber, total) : p.pageNumber;
+			const start = (pageNumber - 1) * size;
+			const page = { result: all.slice(start, start + size).map(txDTO), page: p.pageNumber, size };
+			return findFaults.noTotal ? page : { ...page, total, totalElements: all.length };
 		},
 	};
 
@@ -727,8 +736,10 @@ function createEmulator(options = {}) {
 			status: 0,
 			response: /** @type {any} */ (undefined),
 			at: now(),
+			inFlight: ++inFlight,
 		};
 		if (urlPath === SEND_EVENT_PATH && req.method === 'POST') {
+			inFlight--; // a control call, not an API request
 			let status = 200;
 			/** @type {unknown} */
 			let answer;
@@ -743,11 +754,19 @@ function createEmulator(options = {}) {
 			res.end(JSON.stringify(answer));
 			return;
 		}
+		for (const waiter of held) waiter.peak = Math.max(waiter.peak, inFlight);
 		requests.push(record);
+		let answered = false;
+		const done = () => {
+			if (!answered) inFlight--;
+			answered = true;
+		};
+		res.on('close', done);
 
 		/** @param {number} status @param {any} payload @param {Record<string, string>} [extraHeaders] */
 		const send = async (status, payload, extraHeaders = {}) => {
 			await sleep(Number(opts.latencyMs) || 0);
+			done();
 			const isRaw = typeof payload === 'string';
 			const text = isRaw ? payload : JSON.stringify(payload);
 			record.status = status;
@@ -775,6 +794,7 @@ function createEmulator(options = {}) {
 			if (fault.drop) {
 				record.status = 0;
 				record.response = undefined;
+				done();
 				req.socket.destroy();
 				emulator.onRequest?.(record, Date.now() - started);
 				return;
@@ -798,9 +818,9 @@ function createEmulator(options = {}) {
 		});
 		if (fault) fault.times--;
 
+		const op = urlPath.startsWith(PREFIX) ? urlPath.slice(PREFIX.length) : '';
 		/** Carries the request out (state changes happen here). @returns {{ status: number, result: any }} */
 		const processNow = () => {
-			const op = urlPath.startsWith(PREFIX) ? urlPath.slice(PREFIX.length) : '';
 			const subscriptionOperation = subscriptionOp(req.method, urlPath);
 			if (!subscriptionOperation && (req.method !== 'POST' || !containers[op])) {
 				return { status: 404, result: errorBody('004', `No endpoint ${req.method} ${urlPath}`) };
@@ -834,7 +854,22 @@ function createEmulator(options = {}) {
 		if (foreign) return send(foreign.status, foreign.body);
 		const { status, result } = processNow();
 		if (fault) return applyFault(fault);
-		return send(status, result);
+		if (op !== 'transaction/find' || status !== 200) return send(status, result);
+		const { pageNumber, customerId, currencyFilter } = parsed.payload;
+		// findFaults.holdUntilInFlight: pages after the first wait for company (at most 2 s).
+		const waiter = { peak: record.inFlight };
+		const until = Date.now() + 2000;
+		const isHeld = () => pageNumber > 1 && waiter.peak < (Number(findFaults.holdUntilInFlight) || 0);
+		held.add(waiter);
+		while (isHeld() && Date.now() < until && !stopping) await sleep(2);
+		held.delete(waiter);
+		await send(status, result);
+		if (findFaults.depositAfterPage === pageNumber) {
+			// A deposit arrives once this page is out: created now, so newest first puts it on top, oldest first last.
+			delete findFaults.depositAfterPage;
+			const currency = currencyFilter?.in?.[0] ?? currencyFilter?.equals ?? 'USDT_TRX';
+			emulator.seedTransactions(customerId, 1, { startDate: new Date(now()), currency, amount: 1.5 });
+		}
 	}
 
 	/** @type {import('./index').Emulator} */
@@ -848,6 +883,7 @@ function createEmulator(options = {}) {
 		requests,
 		deliveries,
 		options: opts,
+		findFaults,
 		state,
 		get subscriptions() {
 			return [...state.subscriptions.values()];
@@ -908,6 +944,7 @@ function createEmulator(options = {}) {
 			requests.length = 0;
 			deliveries.length = 0;
 			faults.length = 0;
+			for (const key of Object.keys(findFaults)) delete (/** @type {any} */ (findFaults)[key]);
 		},
 
 		async deliverEvent(target, event = {}, o = {}) {

@@ -169,6 +169,43 @@ async function main() {
 		expectError(await call('transaction/find', { ...base, pageSize: 0 }), 400, '001');
 		expectError(await call('transaction/find', { ...base, customerId: crypto.randomUUID() }), 400, '004');
 	});
+	test('transaction/find faults: deposit after a page, no total, repeated last page, held pages', async () => {
+		const c = emu.seedCustomer();
+		emu.seedTransactions(c.id, 15);
+		emu.options.maxPageSize = 10;
+		const base = { customerId: c.id, pageNumber: 1, pageSize: 10, sort: 'ASC', properties: 'createdDate' };
+		emu.findFaults.depositAfterPage = 1;
+		assert.equal((await call('transaction/find', base)).json.totalElements, 15);
+		const p2 = await call('transaction/find', { ...base, pageNumber: 2 });
+		assert.deepEqual(
+			[p2.json.result.length, p2.json.totalElements, emu.findFaults.depositAfterPage],
+			[6, 16, undefined],
+		);
+		emu.findFaults.noTotal = true;
+		emu.findFaults.repeatLastPage = true;
+		const p9 = await call('transaction/find', { ...base, pageNumber: 9 });
+		const { total, totalElements, ...lastPage } = p2.json;
+		assert.deepEqual(p9.json, { ...lastPage, page: 9 });
+		assert.equal(typeof total + typeof totalElements, 'numbernumber');
+		emu.findFaults.holdUntilInFlight = 2;
+		const pages = await Promise.all(
+			[2, 3].map((pageNumber) => call('transaction/find', { ...base, pageNumber })),
+		);
+		assert.deepEqual(
+			pages.map((p) => p.status),
+			[200, 200],
+		);
+		assert.deepEqual(
+			emu.requests
+				.slice(-2)
+				.map((r) => r.inFlight)
+				.sort(),
+			[1, 2],
+		);
+		for (const key of /** @type {const} */ (['noTotal', 'repeatLastPage', 'holdUntilInFlight']))
+			delete emu.findFaults[key];
+		emu.options.maxPageSize = 100;
+	});
 	test('bad key → 401/002', async () => {
 		expectError(await call('customer/get', { customerId }, { key: 'wrong' }), 401, '002');
 		expectError(await call('customer/get', { customerId }, { key: null }), 401, '002');

@@ -315,41 +315,66 @@ export class CalypsoClient {
 
 	/**
 	 * The one pagination function. Page 1 is fetched first; it tells the real page size (Calypso may cap the size
-	 * asked for) and `total` pages. The other pages needed — all of them, or just enough for `limit` — are then
-	 * fetched concurrently (bounded), each its own freshly signed request, and assembled in page order with
-	 * duplicates (rows that moved between pages while paging) removed by id. A Return All must match the
-	 * `totalElements` Calypso reported; a mismatch is an error, never a silently short list. A server that gives no
-	 * page count is followed page by page until an empty or short page.
+	 * asked for), `total` pages and `totalElements`. The other pages needed — all of them, or just enough for
+	 * `limit` — are then fetched concurrently (bounded), each its own freshly signed request, and assembled in page
+	 * order with duplicates removed by id.
+	 *
+	 * Rows move while paging (a deposit arrives: newest first pushes every row one place down, oldest first makes
+	 * the last page grow). So while the last page fetched was full and brought new rows, and the answers say more
+	 * pages exist (or give no page count at all), the next page is fetched too, one at a time, until the limit is
+	 * in hand. A Return All with fewer different rows than page 1 reported is an error, never a silently short
+	 * list; more (rows that arrived meanwhile) are returned. An answer without its `result` list is an error.
 	 */
 	async findAll(path: string, query: IDataObject, options: FindOptions): Promise<IDataObject[]> {
 		const want = options.returnAll ? Infinity : options.limit;
 		const pageSize = Math.min(options.pageSize, want);
 		const pages: IDataObject[][] = [];
-		const fetchPage = async (pageNumber: number, of = ''): Promise<IDataObject> => {
-			const page = await this.request(
-				path,
-				{ ...query, pageNumber, pageSize },
-				{ where: `page ${pageNumber}${of}` },
-			);
-			pages[pageNumber - 1] = Array.isArray(page.result) ? (page.result as IDataObject[]) : [];
+		/** Per page: how many of its rows no page before it had brought. */
+		const fresh: number[] = [];
+		const seen = new Set<unknown>();
+		let distinct = 0;
+		/** The most pages any answer reported (0 when none said). */
+		let reportedPages = 0;
+		const fetchPage = async (pageNumber: number): Promise<IDataObject> => {
+			const of = reportedPages > 0 ? ` of ${reportedPages}` : '';
+			const where = `page ${pageNumber}${of}`;
+			const page = await this.request(path, { ...query, pageNumber, pageSize }, { where });
+			const rows = resultList(this.node, path, page, where);
+			pages[pageNumber - 1] = rows;
+			if (typeof page.total === 'number') reportedPages = Math.max(reportedPages, page.total);
+			let added = 0;
+			for (const row of rows) {
+				if (row.id !== undefined && seen.has(row.id)) continue;
+				seen.add(row.id);
+				added++;
+			}
+			fresh[pageNumber - 1] = added;
+			distinct += added;
 			return page;
 		};
 
 		const first = await fetchPage(1);
 		const size = typeof first.size === 'number' && first.size > 0 ? first.size : pages[0].length;
-		const totalPages = typeof first.total === 'number' ? Math.min(first.total, MAX_PAGES) : undefined;
+		const counted = typeof first.total === 'number';
 		try {
-			if (totalPages === undefined || size === 0) {
-				// No page count to trust: follow the pages one by one.
-				for (let pageNumber = 2; pageNumber <= MAX_PAGES && countItems(pages) < want; pageNumber++) {
-					if (pages[pageNumber - 2].length === 0) break;
-					await fetchPage(pageNumber);
-				}
-			} else {
-				const needed = Math.min(totalPages, Math.ceil(want / size));
-				await runBounded(needed - 1, PAGE_CONCURRENCY, true, async (index) => {
-					await fetchPage(index + 2, ` of ${totalPages}`);
+			let next = 2;
+			if (counted && size > 0) {
+				const planned = Math.min(first.total as number, MAX_PAGES, Math.ceil(want / size));
+				await runBounded(planned - 1, PAGE_CONCURRENCY, true, async (index) => {
+					await fetchPage(index + 2);
 				});
+				next = Math.max(planned + 1, 2);
+			}
+			// One page at a time: a server without a page count, or rows that moved past the pages planned.
+			while (
+				next <= MAX_PAGES &&
+				distinct < want &&
+				size > 0 &&
+				(pages[next - 2]?.length ?? 0) >= size &&
+				fresh[next - 2] > 0 &&
+				(reportedPages === 0 ? !counted : next <= reportedPages)
+			) {
+				await fetchPage(next++);
 			}
 		} catch (error) {
 			const pageError = error as NodeApiError;
@@ -360,18 +385,13 @@ export class CalypsoClient {
 
 		const items = uniqueById(pages.flat());
 		const expected = first.totalElements;
-		if (
-			options.returnAll &&
-			typeof expected === 'number' &&
-			totalPages !== undefined &&
-			items.length !== expected
-		) {
+		if (options.returnAll && counted && typeof expected === 'number' && items.length < expected) {
 			throw new NodeOperationError(
 				this.node,
 				`Calypso reported ${expected} transactions but ${items.length} different ones came back`,
 				{
 					description:
-						'The transactions changed while they were being fetched page by page. Run the node again; nothing was returned from this attempt.',
+						'The transactions changed while they were being fetched page by page (some moved onto a page already read). Run the node again; nothing was returned from this attempt.',
 				},
 			);
 		}
@@ -400,7 +420,16 @@ function redirectError(
 }
 
 /** Pages fetched at once by one Find. */
-export const PAGE_CONCURRENCY = 6;
+export const PAGE_CONCURRENCY = 10;
+
+/** The `result` list of a Find answer; a 2xx answer without one is an error, never an empty list. */
+function resultList(node: INode, path: string, page: IDataObject, where: string): IDataObject[] {
+	if (Array.isArray(page.result)) return page.result as IDataObject[];
+	const keys = Object.keys(page).slice(0, 10);
+	throw new NodeOperationError(node, `Calypso's answer to ${path} has no "result" list (${where})`, {
+		description: `The API documents a "result" array of transactions here; the answer had ${keys.length > 0 ? `only ${keys.map((key) => `"${key}"`).join(', ')}` : 'no fields'}. Nothing is returned rather than an empty list. Check the Base URL in the credential: something other than Calypso may be answering.`,
+	});
+}
 
 function countItems(pages: IDataObject[][]): number {
 	return pages.reduce((sum, page) => sum + (page?.length ?? 0), 0);

@@ -146,7 +146,7 @@ describe('transaction.getMany pagination', () => {
 		expect(server.emulator.requests[0].response).toMatchObject({ result: [], total: 0 });
 	});
 
-	test('a server that omits the page count is followed until it returns an empty page', async () => {
+	test('a server that omits the page count is followed until a short page', async () => {
 		const customer = server.emulator.seedCustomer();
 		const page = (pageNumber: number, result: IDataObject[]) =>
 			server.emulator.injectFault({
@@ -156,14 +156,47 @@ describe('transaction.getMany pagination', () => {
 				body: { result, page: pageNumber, size: 2 },
 			});
 		page(1, [{ id: 'a' }, { id: 'b' }]);
-		page(2, [{ id: 'c' }]);
-		page(3, []);
+		page(2, [{ id: 'c' }, { id: 'd' }]);
+		page(3, [{ id: 'e' }]);
 
 		const run = await runNode(server.credentials, getMany(customer.id, { returnAll: true }));
 		expect(run.status).toBe('success');
-		expect(ids(run.items)).toEqual(['a', 'b', 'c']);
+		expect(ids(run.items)).toEqual(['a', 'b', 'c', 'd', 'e']);
 		expect(server.emulator.requests.map((r) => payloadOf(r).pageNumber)).toEqual([1, 2, 3]);
 	});
+
+	test.each([
+		[
+			'no result',
+			1,
+			{ page: 1, size: 10, total: 2, totalElements: 15 },
+			'"page", "size", "total", "totalElements"',
+		],
+		['result null on page 2', 2, { result: null, page: 2, size: 10 }, '"result", "page", "size"'],
+		['an empty object', 1, {}, 'no fields'],
+	])(
+		'a 2xx answer of the wrong shape (%s) is an error naming the operation, never an empty list',
+		async (_, pageNumber, body, fields) => {
+			const customer = server.emulator.seedCustomer();
+			server.emulator.seedTransactions(customer.id, 15);
+			server.emulator.options.maxPageSize = 10;
+			server.emulator.injectFault({
+				path: 'transaction/find',
+				match: ({ body: sent }) => (sent?.payload as IDataObject | undefined)?.pageNumber === pageNumber,
+				status: 200,
+				body,
+			});
+
+			const run = await runNode(server.credentials, getMany(customer.id, { returnAll: true }));
+			expect(run.status).toBe('error');
+			expect(run.items).toEqual([]);
+			const where = pageNumber === 1 ? 'page 1' : 'page 2 of 2';
+			expect(run.error?.message).toBe(`Calypso's answer to transaction/find has no "result" list (${where})`);
+			expect(run.error?.description).toContain(
+				`the answer had ${fields === 'no fields' ? fields : `only ${fields}`}`,
+			);
+		},
+	);
 
 	test('a server that always answers "page 1" still gets pages 1, 2, 3 asked and the loop ends at its total', async () => {
 		const customer = server.emulator.seedCustomer();
