@@ -196,7 +196,7 @@ export async function createTriggerHarness(
 		}
 		// n8n starts the execution (WorkflowRunner.run: database writes, queueing) before its response callback saves
 		// the static data: requests that returned in one order can be saved in another. A varying pause stands in.
-		if (result.workflowData) await sleep(((received.indexOf(record) * 7) % 5) * 6);
+		if (result.workflowData) await sleep(((received.indexOf(record) * 7) % 5) * 40);
 		save(workflow); // n8n's response callback saves, then the answer is sent
 		if (result.noWebhookResponse) {
 			record.status = res.statusCode;
