@@ -229,27 +229,34 @@ describe('de-duplication through the webhook (n8n contexts, whole-column static 
 		expect(harness.saves).toBe(1); // a duplicate writes nothing
 	});
 
-	test('inside the window: another process saving what it loaded before the first save drops the record; the next save of the process that acknowledged it restores it', async () => {
+	/**
+	 * The lost update: process 1 starts on event X (slow: its transaction lookup), having loaded the static data;
+	 * meanwhile process 0 acknowledges event E (no lookup) and saves the record {E}; then X finishes and process 1
+	 * writes the whole column as it loaded it, plus X. E is gone from the database.
+	 */
+	const dropByConcurrentSave = async () => {
 		const { requestId, customer, transactions } = await setup();
-		// Process 1 starts on event X (slow: its transaction lookup), having loaded the static data.
 		server.emulator.options.latencyMs = 500;
 		harness.useProcess(1);
 		const x = server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
 		await until(() => harness.received.length === 1, 'X at process 1');
-		// Meanwhile process 0 acknowledges event E (no lookup) and saves the record {E}.
 		harness.useProcess(0);
 		const e = await server.emulator.deliverEvent(requestId, { eventType: EXPIRED, customerId: customer.id });
 		expect(e.status).toBe(200);
 		expect(seenIds()).toEqual([e.id]);
-		// X finishes: process 1 writes the whole column as it loaded it, plus X. E is gone from the database.
 		const xDone = await x;
 		expect(seenIds()).toEqual([xDone.id]);
-		// The documented window: a re-delivery of E reaching process 1 now runs again (twice, never lost).
 		server.emulator.options.latencyMs = 0;
+		return { requestId, transactions, e, xDone };
+	};
+
+	test('inside the window: another process saving what it loaded before the first save drops the record; the next save of the process that acknowledged it restores it', async () => {
+		const { requestId, transactions, e, xDone } = await dropByConcurrentSave();
+		// The documented window: a re-delivery of E reaching process 1 now runs again (twice, never lost).
 		harness.useProcess(1);
 		expect((await server.emulator.deliverEvent(requestId, {}, { redeliver: e.id })).status).toBe(200);
 		expect(startedIds()).toEqual([xDone.id, e.id, e.id]); // in order of arrival
-		// Process 0's next request of any kind writes the union of what it loaded and what it remembers.
+		// Process 0's next new event writes the union of what it loaded and what it remembers.
 		harness.useProcess(0);
 		const other = await server.emulator.deliverEvent(requestId, { transactionId: transactions[1].id });
 		expect(seenIds().sort()).toEqual([e.id, xDone.id, other.id].sort());
@@ -262,19 +269,13 @@ describe('de-duplication through the webhook (n8n contexts, whole-column static 
 	});
 
 	test('a duplicate answered by the process that remembers a dropped record repairs the database', async () => {
-		const { requestId, customer, transactions } = await setup();
-		server.emulator.options.latencyMs = 500;
-		harness.useProcess(1);
-		const x = server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
-		await until(() => harness.received.length === 1, 'X at process 1');
+		const { requestId, e } = await dropByConcurrentSave();
 		harness.useProcess(0);
-		const e = await server.emulator.deliverEvent(requestId, { eventType: EXPIRED, customerId: customer.id });
-		await x;
-		expect(seenIds()).not.toContain(e.id);
 		const duplicate = await server.emulator.deliverEvent(requestId, {}, { redeliver: e.id });
 		expect(duplicate.status).toBe(200);
 		expect(seenIds()).toContain(e.id);
 		harness.restart();
+		harness.useProcess(1);
 		expect((await server.emulator.deliverEvent(requestId, {}, { redeliver: e.id })).status).toBe(200);
 		expect(harness.started).toHaveLength(2);
 	});
