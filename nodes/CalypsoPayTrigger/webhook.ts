@@ -1,3 +1,4 @@
+import { sleep } from 'n8n-workflow';
 import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { CalypsoClient, DEFAULT_SETTINGS } from '../CalypsoPay/transport';
@@ -80,6 +81,24 @@ function writeRecord(
 	memory.track(scope, stored);
 }
 
+/** How often, and for how long at most, the record is marked changed again while n8n has not answered. */
+const REMARK = { everyMs: 2, forMs: 60_000 };
+
+/**
+ * n8n 2.41 (webhook-helpers.js) starts the execution before it saves the static data, and starting it wraps the
+ * same static data in a new observable (workflow-runner.js, establishContextForPersistence), which clears n8n's
+ * "changed" mark: the record set by webhook() would then not be saved with the request that started an execution
+ * (only with the process's next request), and another process would run a re-delivery again. n8n saves before it
+ * answers; until the answer is out, the record is set again every few milliseconds, so that save sees it changed.
+ */
+async function keepRecordMarked(stored: StoredSubscription, answered: () => boolean): Promise<void> {
+	const until = Date.now() + REMARK.forMs;
+	while (!answered() && Date.now() < until) {
+		await sleep(REMARK.everyMs);
+		if (!answered() && stored.seen && typeof stored.seen === 'object') stored.seen = { ...(stored.seen as Seen) };
+	}
+}
+
 /**
  * One delivery: verify the signature over the bytes received, then de-duplicate (./dedupe.ts):
  * - an event this process is still processing (not yet answered 200): 503, so that Calypso retries it later and it
@@ -155,9 +174,13 @@ export async function receiveDelivery(
 	if (id !== undefined) {
 		memory.handOver(scope, id, nowS, nowS);
 		writeRecord(memory, scope, stored, loaded, memory.record(scope, loaded, nowS));
-		whenAnswered(this, (acknowledged) =>
-			acknowledged ? memory.acknowledge(scope, id) : memory.release(scope, id),
-		);
+		let answered = false;
+		whenAnswered(this, (acknowledged) => {
+			answered = true;
+			if (acknowledged) memory.acknowledge(scope, id);
+			else memory.release(scope, id);
+		});
+		void keepRecordMarked(stored, () => answered);
 	}
 	return { workflowData: [this.helpers.returnJsonArray([item])] };
 }
