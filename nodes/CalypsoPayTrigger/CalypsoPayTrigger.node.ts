@@ -1,6 +1,5 @@
 import { NodeConnectionTypes } from 'n8n-workflow';
 import type {
-	IDataObject,
 	IHookFunctions,
 	IWebhookFunctions,
 	IWebhookResponseData,
@@ -8,64 +7,26 @@ import type {
 	INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { CalypsoClient, DEFAULT_SETTINGS } from '../CalypsoPay/transport';
-import type { TransportSettings } from '../CalypsoPay/transport';
-import {
-	EVENTS,
-	RecentEvents,
-	eventKey,
-	flattenEvent,
-	parseEvent,
-	transactionIdOf,
-	verifyDelivery,
-} from './delivery';
-import type { CalypsoEvent } from './delivery';
-import {
-	asNodeError,
-	createSubscription,
-	isNotFound,
-	removeSubscription,
-	storedSubscription,
-	subscriptionExists,
-} from './subscription';
+import { DeliveryMemory } from './dedupe';
+import { EVENTS } from './delivery';
+import { activationError, createSubscription, removeSubscription, subscriptionExists } from './subscription';
+import { receiveDelivery } from './webhook';
 
 /**
- * Event ids already delivered, per subscription, so that Calypso's retries (it re-sends an event until it gets a
- * 200, for up to ~34 h) start the workflow once. n8n does not persist static data changed inside webhook() and
- * gives webhook functions no deduplication helper, so this is memory of this n8n process: it is empty after a
- * restart, and each process has its own in queue mode with several webhook processes. Bounded: the latest 5,000
- * ids of each of the latest 200 subscriptions.
+ * This n8n process's memory of Calypso events (./dedupe.ts): the fast path in front of the record kept in the
+ * workflow's static data, and what makes an event still being processed get a 503 rather than a 200.
  */
-const delivered = new RecentEvents(200, 5000);
+const memory = new DeliveryMemory();
 
-/** A transaction lookup inside a webhook call: Calypso waits for our answer, so retry briefly, then fail (500). */
-const CONFIRM_SETTINGS: TransportSettings = {
-	...DEFAULT_SETTINGS,
-	retry: { retries: 2, baseDelayMs: 500, maxDelayMs: 2000, maxTotalWaitMs: 4000 },
-	timeoutMs: 10_000,
-};
-
-function respond(ctx: IWebhookFunctions, status: number, message: string): IWebhookResponseData {
-	const res = ctx.getResponseObject();
-	const body = JSON.stringify({ message });
-	res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-	res.end(body);
-	return { noWebhookResponse: true };
-}
-
-/** Fetches the transaction an event is about: the current state, from Calypso itself. Not found → null. */
-async function confirmTransaction(ctx: IWebhookFunctions, transactionId: string): Promise<IDataObject> {
+/** A webhook method, with Calypso's credential hints in the message n8n shows when publishing fails. */
+async function lifecycle(
+	ctx: IHookFunctions,
+	method: (this: IHookFunctions) => Promise<boolean>,
+): Promise<boolean> {
 	try {
-		const transaction = await new CalypsoClient(ctx, CONFIRM_SETTINGS).request('transaction/get', {
-			transactionId,
-		});
-		return { transaction };
+		return await method.call(ctx);
 	} catch (error) {
-		// Calypso does not know the transaction (it may report mempool sightings it never records): say so in the
-		// item rather than fail the delivery, which Calypso would then retry for a day and a half.
-		const nodeError = asNodeError(ctx.getNode(), error);
-		if (isNotFound(nodeError)) return { transaction: null, transactionError: nodeError.message };
-		throw nodeError;
+		throw activationError(ctx.getNode(), error);
 	}
 }
 
@@ -76,7 +37,7 @@ export class CalypsoPayTrigger implements INodeType {
 		icon: { light: 'file:../CalypsoPay/calypso.svg', dark: 'file:../CalypsoPay/calypso.dark.svg' },
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{$parameter["events"].length + " event(s)"}}',
+		subtitle: '={{$parameter["events"].length + ($parameter["events"].length === 1 ? " event" : " events")}}',
 		description: 'Starts the workflow when Calypso Pay reports a customer deposit or purse event',
 		defaults: { name: 'Calypso Pay Trigger' },
 		inputs: [],
@@ -110,56 +71,18 @@ export class CalypsoPayTrigger implements INodeType {
 	webhookMethods = {
 		default: {
 			async checkExists(this: IHookFunctions): Promise<boolean> {
-				return await subscriptionExists.call(this);
+				return await lifecycle(this, subscriptionExists);
 			},
 			async create(this: IHookFunctions): Promise<boolean> {
-				return await createSubscription.call(this);
+				return await lifecycle(this, createSubscription);
 			},
 			async delete(this: IHookFunctions): Promise<boolean> {
-				return await removeSubscription.call(this);
+				return await lifecycle(this, removeSubscription);
 			},
 		},
 	};
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		const stored = storedSubscription(this);
-		const request = this.getRequestObject();
-		// n8n keeps the bytes received as a Buffer in rawBody. Only if it is ever missing, fall back to the parsed body
-		// re-serialised: that verifies only when Calypso sent compact JSON in the same key order.
-		const rawBody: Buffer | string = Buffer.isBuffer(request.rawBody)
-			? request.rawBody
-			: JSON.stringify(this.getBodyData());
-
-		const verdict = verifyDelivery(rawBody, this.getHeaderData(), stored);
-		if (!verdict.ok) return respond(this, 401, `Calypso signature check failed: ${verdict.reason}`);
-
-		const event: CalypsoEvent | undefined = parseEvent(rawBody);
-		if (!event) return respond(this, 400, 'The body is not a JSON object');
-
-		const events = this.getNodeParameter('events', []) as string[];
-		if (typeof event.eventType === 'string' && !events.includes(event.eventType)) {
-			return {
-				webhookResponse: { message: `Event ${event.eventType} is not selected in this trigger; ignored` },
-			};
-		}
-
-		const scope = stored.requestId ?? '';
-		const id = eventKey(event);
-		if (id !== undefined && !delivered.claim(scope, id)) {
-			return { webhookResponse: { message: `Event ${id} was already received; ignored` } };
-		}
-
-		const item = flattenEvent(event);
-		const transactionId = transactionIdOf(event);
-		if (transactionId && (this.getNodeParameter('confirmTransaction', true) as boolean)) {
-			try {
-				Object.assign(item, await confirmTransaction(this, transactionId));
-			} catch (error) {
-				// Not processed: let Calypso's retry of this event through.
-				if (id !== undefined) delivered.release(scope, id);
-				throw asNodeError(this.getNode(), error);
-			}
-		}
-		return { workflowData: [this.helpers.returnJsonArray([item])] };
+		return await receiveDelivery.call(this, memory);
 	}
 }

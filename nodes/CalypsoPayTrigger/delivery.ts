@@ -5,7 +5,7 @@ import { sign } from '../CalypsoPay/transport/signing';
 
 /**
  * Pure functions behind the Calypso Pay Trigger's webhook: checking a delivery's signature, reading its envelope,
- * shaping the output item, and remembering delivered event ids. No n8n context, no I/O: unit-tested on their own.
+ * and shaping the output item. No n8n context, no I/O: unit-tested on their own.
  */
 
 /** The Customer Purse events a subscription can list in `notificationEventTypes`. */
@@ -156,50 +156,6 @@ export function flattenEvent(event: CalypsoEvent): IDataObject {
 	for (const key of Object.keys(item)) if (item[key] === undefined) delete item[key];
 	item.raw = event;
 	return item;
-}
-
-/**
- * Recently delivered event ids, per subscription, in memory: at most `maxIdsPerScope` ids for each of at most
- * `maxScopes` subscriptions, the oldest forgotten first. `claim` records an id and says whether it is new;
- * `release` forgets one whose processing failed, so Calypso's retry of it is processed.
- */
-export class RecentEvents {
-	private readonly scopes = new Map<string, Set<string>>();
-
-	constructor(
-		readonly maxScopes: number,
-		readonly maxIdsPerScope: number,
-	) {}
-
-	claim(scope: string, id: string): boolean {
-		let ids = this.scopes.get(scope);
-		if (ids) {
-			this.scopes.delete(scope); // re-inserted below: most recently used last
-		} else {
-			ids = new Set();
-		}
-		this.scopes.set(scope, ids);
-		while (this.scopes.size > this.maxScopes) {
-			const oldest = this.scopes.keys().next().value as string;
-			this.scopes.delete(oldest);
-		}
-		if (ids.has(id)) return false;
-		ids.add(id);
-		while (ids.size > this.maxIdsPerScope) ids.delete(ids.values().next().value as string);
-		return true;
-	}
-
-	release(scope: string, id: string): void {
-		this.scopes.get(scope)?.delete(id);
-	}
-
-	has(scope: string, id: string): boolean {
-		return this.scopes.get(scope)?.has(id) ?? false;
-	}
-
-	get size(): number {
-		return this.scopes.size;
-	}
 }
 
 /** A subscription as Calypso lists or creates it. */

@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { NodeApiError, NodeOperationError } from 'n8n-workflow';
-import type { IDataObject, IHookFunctions, INode } from 'n8n-workflow';
+import type { IDataObject, IHookFunctions, INode, IWebhookFunctions } from 'n8n-workflow';
 
 import { CalypsoClient } from '../CalypsoPay/transport';
-import { isAmbiguous } from '../CalypsoPay/transport/errors';
+import { HINTS, isAmbiguous } from '../CalypsoPay/transport/errors';
 import { EVENT_TYPES, SERVICE_TYPE, sameEvents, subscriptionsOf } from './delivery';
-import type { Subscription } from './delivery';
+import type { Subscription, SubscriptionKeys } from './delivery';
+import { openSecret, sealSecret } from './secret';
 
 /**
  * The trigger's webhook subscription at Calypso, created on activation and deleted on deactivation. What Calypso
  * returns for it (the requestId we chose, the URL, and the key pair deliveries are signed with) is kept in the
- * node's static data, which n8n saves after these hooks run.
+ * node's static data, which n8n saves after these hooks run. The secretKey is kept sealed (./secret.ts), never in
+ * clear; `seen` is the de-duplication record (./dedupe.ts), which belongs to the subscription.
  */
 export const SUBSCRIPTION_PATH = '/api/v1/subscription/webhook';
 
@@ -20,10 +22,23 @@ export interface StoredSubscription extends IDataObject {
 	url?: string;
 	events?: string[];
 	publicKey?: string;
+	/** The secretKey sealed under the credential (./secret.ts). */
+	sealedSecretKey?: string;
+	/** Earlier versions kept the secretKey here in clear: still read, and replaced by `sealedSecretKey`. */
 	secretKey?: string;
+	/** Event id → acknowledged at (epoch s): see ./dedupe.ts. */
+	seen?: IDataObject;
 }
 
-const STORED_KEYS = ['requestId', 'url', 'events', 'publicKey', 'secretKey'] as const;
+const STORED_KEYS = [
+	'requestId',
+	'url',
+	'events',
+	'publicKey',
+	'sealedSecretKey',
+	'secretKey',
+	'seen',
+] as const;
 
 export function storedSubscription(ctx: Pick<IHookFunctions, 'getWorkflowStaticData'>): StoredSubscription {
 	return ctx.getWorkflowStaticData('node') as StoredSubscription;
@@ -44,6 +59,66 @@ export function isNotFound(error: unknown): boolean {
 
 function clearStored(stored: StoredSubscription): void {
 	for (const key of STORED_KEYS) delete stored[key];
+}
+
+/** The error codes whose credential-Test hints also explain a failed publication (wrong key, secret or clock). */
+const ACTIVATION_HINTS = ['002', '003', '011'];
+
+/**
+ * A webhook-method error as n8n shows it when publishing fails. n8n keeps only the message in its activation
+ * errors, so Calypso's 002/003/011 get the same hint as the credential Test (HINTS) in the message itself.
+ */
+export function activationError(node: INode, error: unknown): NodeApiError | NodeOperationError {
+	const nodeError = asNodeError(node, error);
+	const code = (nodeError as NodeApiError).errorResponse?.errorCode;
+	if (
+		typeof code === 'string' &&
+		ACTIVATION_HINTS.includes(code) &&
+		!nodeError.message.includes(HINTS[code])
+	) {
+		nodeError.message = `${nodeError.message}. ${HINTS[code]}`;
+	}
+	return nodeError;
+}
+
+type KeysContext = IHookFunctions | IWebhookFunctions;
+
+async function sealingCredential(ctx: KeysContext) {
+	return await ctx.getCredentials('calypsoPayApi');
+}
+
+/**
+ * The subscription's keys for verifying deliveries, from the static data:
+ * - sealed under the current credential: opened;
+ * - in clear (stored by an earlier version): used, and replaced by the sealed form (n8n saves the change);
+ * - sealed under another credential (the credential was changed since): re-fetched from Calypso's list with the
+ *   current credential and sealed again; when Calypso does not list it, there are no keys (deliveries are refused
+ *   until the workflow is published again, which re-creates the subscription).
+ * `listed` is the subscription as already listed, when the caller has the list.
+ */
+export async function subscriptionKeys(
+	ctx: KeysContext,
+	stored: StoredSubscription,
+	listed?: Subscription,
+): Promise<Partial<SubscriptionKeys>> {
+	const { requestId, publicKey } = stored;
+	if (typeof requestId !== 'string' || typeof publicKey !== 'string') return {};
+	const credential = await sealingCredential(ctx);
+	if (typeof stored.secretKey === 'string' && stored.secretKey !== '') {
+		const secretKey = stored.secretKey;
+		stored.sealedSecretKey = sealSecret(secretKey, credential, requestId);
+		delete stored.secretKey;
+		return { publicKey, secretKey };
+	}
+	const opened = openSecret(stored.sealedSecretKey, credential, requestId);
+	if (opened !== undefined) return { publicKey, secretKey: opened };
+	if (stored.sealedSecretKey === undefined) return {};
+	const found =
+		listed ?? (await listSubscriptions(new CalypsoClient(ctx))).find((s) => s.requestId === requestId);
+	if (typeof found?.secretKey !== 'string' || found.secretKey === '' || found.publicKey !== publicKey)
+		return {};
+	stored.sealedSecretKey = sealSecret(found.secretKey, credential, requestId);
+	return { publicKey, secretKey: found.secretKey };
 }
 
 /** The selected events: at least one, each a known Customer Purse event. */
@@ -101,8 +176,7 @@ export async function subscriptionExists(this: IHookFunctions): Promise<boolean>
 		found &&
 		found.url === webhookUrl(this) &&
 		sameEvents(found.notificationEventTypes ?? stored.events, selectedEvents(this)) &&
-		stored.publicKey &&
-		stored.secretKey
+		(await subscriptionKeys(this, stored, found)).secretKey !== undefined
 	) {
 		return true;
 	}
@@ -163,7 +237,8 @@ export async function createSubscription(this: IHookFunctions): Promise<boolean>
 	}
 	const stored = storedSubscription(this);
 	clearStored(stored);
-	Object.assign(stored, { requestId, url, events, publicKey, secretKey });
+	const sealedSecretKey = sealSecret(secretKey, await sealingCredential(this), requestId);
+	Object.assign(stored, { requestId, url, events, publicKey, sealedSecretKey });
 	return true;
 }
 

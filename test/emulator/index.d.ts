@@ -165,6 +165,8 @@ export interface DeliverOptions {
 	key?: string;
 	/** Change the body after it was signed. */
 	tamper?: (rawBody: string) => string;
+	/** Write the body with this instead of compact JSON.stringify (e.g. pretty-printed, with \u escapes); it is signed as written. */
+	serialize?: (envelope: EventEnvelope) => string;
 	/** Deliver an event type the subscription does not list (normally an error). */
 	anyEvent?: boolean;
 	/** Default 30000. */

@@ -841,7 +841,7 @@ function createEmulator(options = {}) {
 					eventType,
 					data: { ...eventData(event), ...event.data },
 				};
-				rawBody = JSON.stringify(envelope);
+				rawBody = o.serialize ? o.serialize(envelope) : JSON.stringify(envelope);
 			}
 			/** @type {Record<string, string>} */
 			const headers = { 'Content-Type': 'application/json', Key: o.key ?? sub.publicKey };

@@ -5,8 +5,13 @@
  * Buffer in `req.rawBody`, JSON parsed into `req.body`, the node's answer or a 200 sent back, 500 when it throws). Requests go through n8n's real
  * request helpers and the credential's own `authenticate`, to the emulator.
  *
- * Static data works as in n8n 2.x: what the hooks write is kept (n8n saves it after activation); what webhook()
- * writes is not (each delivery gets a fresh copy of the saved data).
+ * Static data works as in n8n 2.41's live-webhook path (live-webhooks.js): what the hooks write is kept (n8n saves it
+ * after activation); each delivery gets a fresh copy of the saved data, and when webhook() changed it, the whole copy
+ * is written back (last writer wins) before the answer is sent; nothing is saved when webhook() throws.
+ *
+ * Several n8n processes can stand behind the one webhook URL: each has its own DeliveryMemory, and `useProcess(i)`
+ * picks the one that handles the next deliveries (as a load balancer would); `restart()` gives all of them fresh
+ * memories (n8n restarted, the database kept).
  */
 import { HookContext, WebhookContext } from 'n8n-core';
 import { Workflow } from 'n8n-workflow';
@@ -24,11 +29,16 @@ import type {
 } from 'n8n-workflow';
 
 import { CalypsoPayTrigger } from '../../nodes/CalypsoPayTrigger/CalypsoPayTrigger.node';
+import { DeliveryMemory } from '../../nodes/CalypsoPayTrigger/dedupe';
+import { receiveDelivery } from '../../nodes/CalypsoPayTrigger/webhook';
 import { createAdditionalData } from './engine';
 import { startEndpoint } from './http-endpoint';
 import type { EndpointRequest } from './http-endpoint';
 
 export const TRIGGER_TYPE = 'n8n-nodes-calypso-pay.calypsoPayTrigger';
+
+/** `useProcess(NODE_PROCESS)`: deliveries go through the node's own webhook(), with the module's memory. */
+export const NODE_PROCESS = -1;
 
 const trigger = new CalypsoPayTrigger();
 const nodeTypes: INodeTypes = {
@@ -40,6 +50,8 @@ const nodeTypes: INodeTypes = {
 /** What the stand-in n8n endpoint did with one delivery. */
 export interface Received {
 	status: number;
+	/** Which stand-in n8n process handled it. */
+	process: number;
 	/** The items the workflow would start with, when webhook() started one. */
 	workflowData?: INodeExecutionData[][];
 	/** What webhook() threw (n8n answers 500 and records a failed execution). */
@@ -55,6 +67,14 @@ export interface TriggerHarness {
 	/** The trigger's production webhook URL. */
 	readonly url: string;
 	setParameters(parameters: INodeParameters): void;
+	/** The process (0, 1, … or NODE_PROCESS) that handles the next deliveries; each has its own memory. */
+	useProcess(index: number): void;
+	/** n8n restarted: every process loses its memory; the saved static data stays. */
+	restart(): void;
+	/** Deliver requests without `rawBody`, as if n8n had not kept the bytes received. */
+	dropRawBody: boolean;
+	/** Whole-column writes of the static data made after deliveries. */
+	readonly saves: number;
 	checkExists(): Promise<boolean>;
 	create(): Promise<boolean>;
 	delete(): Promise<boolean>;
@@ -102,6 +122,22 @@ export async function createTriggerHarness(
 
 	const received: Received[] = [];
 	let baseUrl = '';
+	const memories = new Map<number, DeliveryMemory>();
+	const memoryOf = (index: number): DeliveryMemory => {
+		if (!memories.has(index)) memories.set(index, new DeliveryMemory());
+		return memories.get(index)!;
+	};
+	let current = 0;
+	let saves = 0;
+	const options = { dropRawBody: false };
+	const save = (workflow: Workflow) => {
+		const data = workflow.staticData as IDataObject & { __dataChanged?: boolean };
+		if (!data.__dataChanged) return;
+		const copy = JSON.parse(JSON.stringify(data)) as IDataObject;
+		for (const key of Object.keys(staticData)) delete staticData[key];
+		Object.assign(staticData, copy);
+		saves++;
+	};
 	const additionalData = (
 		extra: Partial<IWorkflowExecuteAdditionalData> = {},
 	): IWorkflowExecuteAdditionalData =>
@@ -124,11 +160,13 @@ export async function createTriggerHarness(
 		}) as IWebhookData;
 
 	const endpoint = await startEndpoint(async (req, res) => {
-		const record: Received = { status: 0 };
+		const process = current;
+		const record: Received = { status: 0, process };
 		received.push(record);
 		const request = req as EndpointRequest & { body?: unknown };
+		if (options.dropRawBody) delete (request as { rawBody?: Buffer }).rawBody;
 		try {
-			request.body = JSON.parse(request.rawBody.toString('utf8'));
+			request.body = JSON.parse(String(request.rawBody));
 		} catch {
 			request.body = {};
 		}
@@ -145,7 +183,10 @@ export async function createTriggerHarness(
 		);
 		let result: IWebhookResponseData;
 		try {
-			result = await trigger.webhook!.call(ctx);
+			result =
+				process === NODE_PROCESS
+					? await trigger.webhook!.call(ctx)
+					: await receiveDelivery.call(ctx, memoryOf(process));
 		} catch (error) {
 			record.error = error as Error;
 			record.status = 500;
@@ -153,6 +194,7 @@ export async function createTriggerHarness(
 			res.end(JSON.stringify({ message: 'Workflow Webhook Error: Workflow could not be started!' }));
 			return;
 		}
+		save(workflow); // n8n's response callback saves, then the answer is sent
 		if (result.noWebhookResponse) {
 			record.status = res.statusCode;
 			if (!res.writableEnded) res.end();
@@ -193,6 +235,21 @@ export async function createTriggerHarness(
 		},
 		setParameters(next) {
 			node.parameters = next;
+		},
+		useProcess(index) {
+			current = index;
+		},
+		restart() {
+			memories.clear();
+		},
+		get dropRawBody() {
+			return options.dropRawBody;
+		},
+		set dropRawBody(value: boolean) {
+			options.dropRawBody = value;
+		},
+		get saves() {
+			return saves;
 		},
 		checkExists: hook('checkExists'),
 		create: hook('create'),

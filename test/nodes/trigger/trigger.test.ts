@@ -1,9 +1,8 @@
-import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, Workflow } from 'n8n-workflow';
 import type { IDataObject } from 'n8n-workflow';
 
 import {
 	EVENT_TYPES,
-	RecentEvents,
 	eventKey,
 	flattenEvent,
 	parseEvent,
@@ -15,6 +14,9 @@ import {
 } from '../../../nodes/CalypsoPayTrigger/delivery';
 import { CalypsoPayTrigger } from '../../../nodes/CalypsoPayTrigger/CalypsoPayTrigger.node';
 import { sign } from '../../../nodes/CalypsoPay/transport/signing';
+import { HINTS } from '../../../nodes/CalypsoPay/transport/errors';
+import { CalypsoPayApi } from '../../../credentials/CalypsoPayApi.credentials';
+import { openSecret } from '../../../nodes/CalypsoPayTrigger/secret';
 import { useEmulator } from '../../helpers/calypso';
 import { createTriggerHarness } from '../../helpers/trigger';
 import type { TriggerHarness } from '../../helpers/trigger';
@@ -178,35 +180,6 @@ describe('envelope handling (pure)', () => {
 	});
 });
 
-describe('RecentEvents (dedupe memory)', () => {
-	test('claims an id once per scope; release lets it through again', () => {
-		const recent = new RecentEvents(10, 10);
-		expect(recent.claim('s1', '1')).toBe(true);
-		expect(recent.claim('s1', '1')).toBe(false);
-		expect(recent.claim('s2', '1')).toBe(true);
-		recent.release('s1', '1');
-		expect(recent.claim('s1', '1')).toBe(true);
-	});
-
-	test('keeps at most maxIdsPerScope ids, forgetting the oldest', () => {
-		const recent = new RecentEvents(10, 3);
-		for (const id of ['1', '2', '3', '4']) recent.claim('s', id);
-		expect(recent.has('s', '1')).toBe(false);
-		expect(['2', '3', '4'].every((id) => recent.has('s', id))).toBe(true);
-	});
-
-	test('keeps at most maxScopes scopes, forgetting the least recently used', () => {
-		const recent = new RecentEvents(2, 10);
-		recent.claim('a', '1');
-		recent.claim('b', '1');
-		recent.claim('a', '2'); // a is now the most recent
-		recent.claim('c', '1');
-		expect(recent.size).toBe(2);
-		expect(recent.has('b', '1')).toBe(false);
-		expect(recent.has('a', '1')).toBe(true);
-	});
-});
-
 describe('node description', () => {
 	const { description } = new CalypsoPayTrigger();
 	test('a trigger with one POST webhook answering on receipt, not a tool', () => {
@@ -221,6 +194,31 @@ describe('node description', () => {
 		]);
 		const confirm = description.properties.find((p) => p.name === 'confirmTransaction');
 		expect(confirm?.default).toBe(true);
+	});
+
+	test.each([
+		[[FUNDS], '1 event'],
+		[[FUNDS, CREDITED], '2 events'],
+		[[], '0 events'],
+	])('the subtitle, as n8n evaluates it, for %j is "%s"', (events, subtitle) => {
+		const node = {
+			id: 'n',
+			name: 'Calypso Pay Trigger',
+			type: 'n8n-nodes-calypso-pay.calypsoPayTrigger',
+			typeVersion: 1,
+			position: [0, 0] as [number, number],
+			parameters: { events },
+		};
+		const trigger = new CalypsoPayTrigger();
+		const workflow = new Workflow({
+			nodes: [node],
+			connections: {},
+			active: false,
+			nodeTypes: { getByName: () => trigger, getByNameAndVersion: () => trigger, getKnownTypes: () => ({}) },
+		});
+		expect(workflow.expression.getSimpleParameterValue(node, description.subtitle!, 'internal', {})).toBe(
+			subtitle,
+		);
 	});
 });
 
@@ -261,8 +259,11 @@ describe('subscription lifecycle (n8n HookContext → emulator)', () => {
 			url: harness.url,
 			events: [FUNDS, CREDITED],
 			publicKey: subscription.publicKey,
-			secretKey: subscription.secretKey,
+			sealedSecretKey: expect.stringMatching(/^v1\./),
 		});
+		expect(openSecret(harness.stored.sealedSecretKey, server.credentials, subscription.requestId)).toBe(
+			subscription.secretKey,
+		);
 		expect(harness.url).toMatch(/\/webhook\/8a1e2f7c-0000-4000-8000-00000000beef\/webhook$/);
 	});
 
@@ -342,7 +343,7 @@ describe('subscription lifecycle (n8n HookContext → emulator)', () => {
 		});
 		const error = await harness.create().catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(NodeApiError);
-		expect((error as NodeApiError).message).toBe('Calypso error 003: Wrong sign');
+		expect((error as NodeApiError).message).toBe(`Calypso error 003: Wrong sign. ${HINTS['003']}`);
 		expect({ ...harness.stored }).toEqual({});
 
 		await harness.create();
@@ -353,6 +354,33 @@ describe('subscription lifecycle (n8n HookContext → emulator)', () => {
 		expect(harness.stored.requestId).toBeDefined(); // kept: the subscription still exists
 	});
 
+	test.each([
+		['002', 'a wrong API Key', 'apiKey', 0],
+		['003', 'a wrong Secret Key', 'apiSecret', 0],
+		['011', 'a clock 10 minutes off', undefined, 10 * 60_000],
+	] as const)(
+		'publishing with %s (%s) fails with the credential Test’s hint in the message n8n shows',
+		async (code, _name, wrongField, clockOffsetMs) => {
+			const credentials: Record<string, string> = { ...server.credentials };
+			if (wrongField) credentials[wrongField] = `${credentials[wrongField]}-other`;
+			const failing = await createTriggerHarness(credentials, { events: [FUNDS] });
+			server.emulator.options.clockOffsetMs = clockOffsetMs;
+			try {
+				const error = (await failing.create().catch((e: unknown) => e)) as NodeApiError;
+				expect(error).toBeInstanceOf(NodeApiError);
+				expect(error.message).toMatch(new RegExp(`^Calypso error ${code}: `));
+				expect(error.message.endsWith(`. ${HINTS[code]}`)).toBe(true);
+				const testRule = new CalypsoPayApi().test.rules!.find(
+					(rule) => 'properties' in rule && (rule.properties as { value: string }).value === code,
+				);
+				expect((testRule!.properties as { message: string }).message).toContain(HINTS[code]);
+				expect(server.emulator.subscriptions).toHaveLength(0);
+			} finally {
+				await failing.close();
+			}
+		},
+	);
+
 	test('an unclear create (processed, then 504) is not re-sent: the list shows it was made, and it is adopted', async () => {
 		server.emulator.injectFault({ path: '/webhook/create', afterProcessing: true, status: 504 });
 		expect(await harness.create()).toBe(true);
@@ -361,7 +389,10 @@ describe('subscription lifecycle (n8n HookContext → emulator)', () => {
 			`POST ${SUBSCRIPTION_PATH}/create 504`,
 			`POST ${SUBSCRIPTION_PATH} 200`,
 		]);
-		expect(harness.stored.secretKey).toBe(server.emulator.subscriptions[0].secretKey);
+		const [adopted] = server.emulator.subscriptions;
+		expect(openSecret(harness.stored.sealedSecretKey, server.credentials, adopted.requestId)).toBe(
+			adopted.secretKey,
+		);
 	});
 
 	test('an unclear create that Calypso did not make fails with the original error', async () => {
@@ -425,7 +456,7 @@ describe('webhook deliveries (n8n WebhookContext behind a loopback endpoint)', (
 		});
 		expect(transactionGets().map((r) => r.body?.payload)).toEqual([{ transactionId: transaction.id }]);
 		const text = JSON.stringify(harness.started);
-		expect(text).not.toContain(harness.stored.secretKey as string);
+		expect(text).not.toContain(server.emulator.subscriptions[0].secretKey);
 		expect(text).not.toContain(server.credentials.apiSecret);
 	});
 
@@ -467,6 +498,39 @@ describe('webhook deliveries (n8n WebhookContext behind a loopback endpoint)', (
 		expect(forged.status).toBe(401);
 		const genuine = await server.emulator.deliverEvent(requestId, {}, { redeliver: forged.id });
 		expect(genuine.status).toBe(200);
+		expect(harness.started).toHaveLength(1);
+	});
+
+	test('a pretty-printed body with \\u escapes verifies against the bytes received and starts the workflow', async () => {
+		const { requestId, customer } = await setup();
+		server.emulator.seedPurse(customer.id, 'BTC');
+		const serialize = (envelope: object) =>
+			JSON.stringify(envelope, null, 2).replace(
+				/[^\x20-\x7e\n]|[<>&]/g,
+				(c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+			);
+		const delivery = await server.emulator.deliverEvent(
+			requestId,
+			{ eventType: EXPIRED, customerId: customer.id, data: { note: 'Dépôt <€ 5>' } },
+			{ serialize },
+		);
+		expect(delivery.rawBody).toContain('\n  "requestId"');
+		expect(delivery.rawBody).toContain('D\\u00e9p\\u00f4t \\u003c\\u20ac 5\\u003e');
+		expect(delivery.rawBody).not.toBe(JSON.stringify(JSON.parse(delivery.rawBody)));
+		expect(delivery.status).toBe(200);
+		expect(harness.started).toHaveLength(1);
+		expect(harness.started[0].workflowData![0][0].json).toMatchObject({ note: 'Dépôt <€ 5>' });
+	});
+
+	test('without the raw bytes (rawBody) nothing is verified from a re-serialised body: 500, no workflow', async () => {
+		const { requestId, transaction } = await setup();
+		harness.dropRawBody = true;
+		const delivery = await server.emulator.deliverEvent(requestId, { transactionId: transaction.id });
+		expect(delivery.status).toBe(500);
+		expect(delivery.body).toEqual({ message: expect.stringMatching(/did not keep the raw body/) });
+		expect(harness.started).toHaveLength(0);
+		harness.dropRawBody = false;
+		expect((await server.emulator.deliverEvent(requestId, {}, { redeliver: true })).status).toBe(200);
 		expect(harness.started).toHaveLength(1);
 	});
 
@@ -530,7 +594,7 @@ describe('webhook deliveries (n8n WebhookContext behind a loopback endpoint)', (
 
 	test('a signed body that is not a JSON object → 400, no workflow', async () => {
 		const { requestId } = await setup();
-		const { secretKey, publicKey } = harness.stored as { secretKey: string; publicKey: string };
+		const { secretKey, publicKey } = server.emulator.subscriptions[0];
 		const body = '[1,2,3]';
 		const response = await fetch(harness.url, {
 			method: 'POST',

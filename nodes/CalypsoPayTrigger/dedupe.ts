@@ -1,0 +1,171 @@
+import type { IDataObject } from 'n8n-workflow';
+
+/**
+ * Which Calypso events the trigger has already acknowledged, so that Calypso's re-deliveries (it re-sends an event
+ * until it gets a 200, for about 34 h: after 30 s, 60 s, 90 s, 150 s, …) start the workflow once.
+ *
+ * Two layers, because of how n8n 2.41 runs a production webhook (`live-webhooks.js`, `webhook-helpers.js`,
+ * `workflow-static-data.service.js`): for every request it loads the workflow, static data included, from the
+ * database; it calls `webhook()`; then, in the response callback and so BEFORE it answers the request, it saves
+ * the whole static-data column if anything in it was set or deleted (`__dataChanged`). When `webhook()` throws,
+ * nothing is saved. The column is one JSON value per workflow, written whole: of two requests (in one process or
+ * in two) that loaded it, the one that saves last overwrites what the other saved.
+ *
+ * - The RECORD (`seen` in the node's static data): event id → when it was acknowledged (epoch seconds), written by
+ *   `webhook()` for every event it lets through, so n8n saves it with the request, before the 200. Bounded by age
+ *   (`SEEN_LIMITS.maxAgeS`, longer than Calypso's re-delivery period) and count (`SEEN_LIMITS.maxIds`).
+ * - The MEMORY (`DeliveryMemory`, one per n8n process): the events this process is processing, and those it has
+ *   acknowledged or read in a loaded record. It answers duplicates without the database, refuses a re-delivery of
+ *   an event still being processed (so it is never acknowledged before it has been processed), and repairs the
+ *   record: every record this process writes is the union of what it loaded and what it remembers, and an event
+ *   acknowledged here is also added to the records of this process's requests that have not been saved yet.
+ *
+ * The pure parts are here; `webhook.ts` wires them to the request.
+ */
+
+/** Event id → when the trigger acknowledged it (epoch seconds). */
+export type Seen = Record<string, number>;
+
+export const SEEN_LIMITS = {
+	/** Calypso re-sends for about 34 h; two hours more. */
+	maxAgeS: 36 * 3600,
+	/** The newest ids kept in the record (about 40 bytes each in the static data). */
+	maxIds: 2000,
+};
+
+/** The valid entries of a stored record (anything else, e.g. from a hand-edited workflow, is dropped). */
+export function readSeen(value: unknown): Seen {
+	const seen: Seen = {};
+	if (!value || typeof value !== 'object' || Array.isArray(value)) return seen;
+	for (const [id, at] of Object.entries(value as IDataObject)) {
+		if (typeof at === 'number' && Number.isFinite(at)) seen[id] = at;
+	}
+	return seen;
+}
+
+/** Union of records; an id in several keeps its latest time. */
+export function mergeSeen(...records: Seen[]): Seen {
+	const merged: Seen = {};
+	for (const record of records) {
+		for (const [id, at] of Object.entries(record)) {
+			if (!(id in merged) || merged[id] < at) merged[id] = at;
+		}
+	}
+	return merged;
+}
+
+/** The record within its bounds: nothing older than `maxAgeS`, at most the `maxIds` newest, oldest first. */
+export function pruneSeen(seen: Seen, nowS: number, limits = SEEN_LIMITS): Seen {
+	const kept = Object.entries(seen)
+		.filter(([, at]) => nowS - at <= limits.maxAgeS)
+		.sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0))
+		.slice(-limits.maxIds);
+	return Object.fromEntries(kept);
+}
+
+/** Same ids with the same times. */
+export function sameSeen(a: Seen, b: Seen): boolean {
+	const keys = Object.keys(a);
+	return keys.length === Object.keys(b).length && keys.every((id) => b[id] === a[id]);
+}
+
+/** A node static-data object (n8n's observable copy of `node:<name>`) whose `seen` n8n has yet to save. */
+export interface RecordHolder {
+	seen?: unknown;
+}
+
+type Entry = { state: 'processing' } | { state: 'done'; at: number };
+
+/**
+ * One n8n process's memory of events, per subscription (scope): at most `maxIdsPerScope` ids for each of the
+ * `maxScopes` most recently used subscriptions, the oldest forgotten first, and the static-data objects of the last
+ * `maxHolders` requests per subscription that wrote the record (n8n may not have saved them yet).
+ */
+export class DeliveryMemory {
+	private readonly scopes = new Map<string, { ids: Map<string, Entry>; holders: RecordHolder[] }>();
+
+	constructor(
+		readonly maxScopes = 200,
+		readonly maxIdsPerScope = 5000,
+		readonly maxHolders = 16,
+	) {}
+
+	private scope(name: string) {
+		let scope = this.scopes.get(name);
+		if (scope)
+			this.scopes.delete(name); // re-inserted below: most recently used last
+		else scope = { ids: new Map(), holders: [] };
+		this.scopes.set(name, scope);
+		while (this.scopes.size > this.maxScopes) this.scopes.delete(this.scopes.keys().next().value as string);
+		return scope;
+	}
+
+	private put(ids: Map<string, Entry>, id: string, entry: Entry): void {
+		ids.delete(id);
+		ids.set(id, entry);
+		while (ids.size > this.maxIdsPerScope) ids.delete(ids.keys().next().value as string);
+	}
+
+	/** 'processing', 'done' (acknowledged here, or found in a loaded record), or undefined (never seen here). */
+	state(scope: string, id: string): Entry['state'] | undefined {
+		return this.scopes.get(scope)?.ids.get(id)?.state;
+	}
+
+	/** Remembers the ids of a loaded record as acknowledged (the record only holds acknowledged events). */
+	absorb(scope: string, seen: Seen): void {
+		const { ids } = this.scope(scope);
+		for (const [id, at] of Object.entries(seen)) {
+			const entry = ids.get(id);
+			if (entry?.state === 'processing') continue;
+			if (!entry || entry.at < at) this.put(ids, id, { state: 'done', at });
+		}
+	}
+
+	/** Marks an id as being processed; false when it is already known (processing or done). */
+	begin(scope: string, id: string): boolean {
+		const { ids } = this.scope(scope);
+		if (ids.has(id)) return false;
+		this.put(ids, id, { state: 'processing' });
+		return true;
+	}
+
+	/** Processing failed or was not acknowledged: forget the id, so that Calypso's retry is processed. */
+	release(scope: string, id: string): void {
+		const ids = this.scopes.get(scope)?.ids;
+		if (ids?.get(id)?.state === 'processing') ids.delete(id);
+	}
+
+	/** The acknowledged ids (as a record). */
+	done(scope: string): Seen {
+		const seen: Seen = {};
+		for (const [id, entry] of this.scopes.get(scope)?.ids ?? []) {
+			if (entry.state === 'done') seen[id] = entry.at;
+		}
+		return seen;
+	}
+
+	/** Keeps a request's static-data object whose record n8n is about to save, to add later acknowledgements. */
+	track(scope: string, holder: RecordHolder): void {
+		const { holders } = this.scope(scope);
+		if (!holders.includes(holder)) holders.push(holder);
+		while (holders.length > this.maxHolders) holders.shift();
+	}
+
+	/**
+	 * The event was acknowledged (its 200 sent): remember it as done and add it to the records of this process's
+	 * tracked requests, so that one of them saved after this one's save cannot drop it. Writing to a holder n8n has
+	 * already saved changes nothing.
+	 */
+	acknowledge(scope: string, id: string, atS: number, nowS: number): void {
+		const scoped = this.scope(scope);
+		this.put(scoped.ids, id, { state: 'done', at: atS });
+		for (const holder of scoped.holders) {
+			const seen = readSeen(holder.seen);
+			if (seen[id] === undefined) holder.seen = pruneSeen(mergeSeen(seen, { [id]: atS }), nowS);
+		}
+	}
+
+	get size(): number {
+		return this.scopes.size;
+	}
+}

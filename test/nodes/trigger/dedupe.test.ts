@@ -1,0 +1,295 @@
+import {
+	DeliveryMemory,
+	SEEN_LIMITS,
+	mergeSeen,
+	pruneSeen,
+	readSeen,
+	sameSeen,
+} from '../../../nodes/CalypsoPayTrigger/dedupe';
+import { sleep } from 'n8n-workflow';
+
+import { useEmulator } from '../../helpers/calypso';
+import { NODE_PROCESS, createTriggerHarness } from '../../helpers/trigger';
+import type { TriggerHarness } from '../../helpers/trigger';
+
+const FUNDS = 'CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE';
+const EXPIRED = 'CUSTOMER_PURSE_EXPIRED';
+const H = 3600;
+
+describe('the seen-event record (pure)', () => {
+	test('readSeen keeps id → number entries only', () => {
+		expect(readSeen({ 1: 10, 2: 'x', 3: null, 4: Number.NaN, 5: 20 })).toEqual({ 1: 10, 5: 20 });
+		for (const junk of [undefined, null, 'x', 3, [1, 2]]) expect(readSeen(junk)).toEqual({});
+	});
+
+	test('mergeSeen is the union; an id in several records keeps its latest time', () => {
+		expect(mergeSeen({ a: 1, b: 5 }, { b: 3, c: 2 }, {})).toEqual({ a: 1, b: 5, c: 2 });
+	});
+
+	test('pruneSeen drops what is older than 36 h (Calypso re-sends for about 34 h)', () => {
+		const now = 100 * H;
+		expect(SEEN_LIMITS.maxAgeS).toBe(36 * H);
+		const seen = { old: now - 36 * H - 1, edge: now - 36 * H, recent: now - 60 };
+		expect(pruneSeen(seen, now)).toEqual({ edge: now - 36 * H, recent: now - 60 });
+	});
+
+	test('pruneSeen keeps the newest maxIds, oldest first', () => {
+		const seen: Record<string, number> = {};
+		for (let i = 0; i < 10; i++) seen[`e${i}`] = 1000 + (i % 2 ? i : 20 - i);
+		const kept = pruneSeen(seen, 1100, { maxAgeS: 1000, maxIds: 3 });
+		expect(Object.entries(kept)).toEqual([
+			['e4', 1016],
+			['e2', 1018],
+			['e0', 1020],
+		]);
+		const full: Record<string, number> = {};
+		for (let i = 0; i < SEEN_LIMITS.maxIds + 50; i++) full[String(i)] = 5000 + i;
+		expect(Object.keys(pruneSeen(full, 5000))).toHaveLength(SEEN_LIMITS.maxIds);
+	});
+
+	test('sameSeen compares ids and times', () => {
+		expect(sameSeen({ a: 1, b: 2 }, { b: 2, a: 1 })).toBe(true);
+		expect(sameSeen({ a: 1 }, { a: 2 })).toBe(false);
+		expect(sameSeen({ a: 1 }, { a: 1, b: 2 })).toBe(false);
+	});
+});
+
+describe('DeliveryMemory (one process, pure)', () => {
+	test('processing → released lets the id through again; acknowledged → done', () => {
+		const memory = new DeliveryMemory();
+		expect(memory.begin('s', '1')).toBe(true);
+		expect(memory.state('s', '1')).toBe('processing');
+		expect(memory.begin('s', '1')).toBe(false);
+		memory.release('s', '1');
+		expect(memory.state('s', '1')).toBeUndefined();
+		memory.begin('s', '1');
+		memory.acknowledge('s', '1', 50, 60);
+		expect(memory.state('s', '1')).toBe('done');
+		memory.release('s', '1'); // a late failure report cannot undo an acknowledgement
+		expect(memory.done('s')).toEqual({ 1: 50 });
+		expect(memory.state('other', '1')).toBeUndefined();
+	});
+
+	test('absorb remembers a loaded record as done, without touching ids being processed', () => {
+		const memory = new DeliveryMemory();
+		memory.begin('s', '2');
+		memory.absorb('s', { 1: 10, 2: 11 });
+		expect(memory.state('s', '1')).toBe('done');
+		expect(memory.state('s', '2')).toBe('processing');
+		expect(memory.done('s')).toEqual({ 1: 10 });
+	});
+
+	test('an acknowledgement is added to the tracked records not yet saved', () => {
+		const memory = new DeliveryMemory(10, 10, 2);
+		const a = { seen: { 1: 10 } as unknown };
+		const b: { seen?: unknown } = {};
+		const c: { seen?: unknown } = {};
+		memory.track('s', a);
+		memory.track('s', b);
+		memory.track('s', c); // only the last 2 are kept: a is dropped
+		memory.acknowledge('s', '7', 70, 80);
+		expect(a.seen).toEqual({ 1: 10 });
+		expect(b.seen).toEqual({ 7: 70 });
+		expect(c.seen).toEqual({ 7: 70 });
+	});
+
+	test('bounded: maxIdsPerScope ids (oldest forgotten) and maxScopes subscriptions (least recently used)', () => {
+		const memory = new DeliveryMemory(2, 3);
+		for (const id of ['1', '2', '3', '4']) memory.begin('s', id);
+		expect(memory.state('s', '1')).toBeUndefined();
+		expect(['2', '3', '4'].map((id) => memory.state('s', id))).toEqual(Array(3).fill('processing'));
+		memory.begin('t', '1');
+		memory.begin('s', '5'); // s is now the most recent
+		memory.begin('u', '1');
+		expect(memory.size).toBe(2);
+		expect(memory.state('t', '1')).toBeUndefined();
+		expect(memory.state('s', '5')).toBe('processing');
+	});
+});
+
+const server = useEmulator();
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!condition()) {
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await sleep(5);
+	}
+}
+
+describe('de-duplication through the webhook (n8n contexts, whole-column static data saves)', () => {
+	let harness: TriggerHarness;
+	const setup = async () => {
+		harness = await createTriggerHarness(server.credentials, { events: [FUNDS, EXPIRED] });
+		await harness.create();
+		const requestId = harness.stored.requestId as string;
+		const customer = server.emulator.seedCustomer({ externalId: 'user-7' });
+		server.emulator.seedPurse(customer.id, 'BTC');
+		const transactions = server.emulator.seedTransactions(customer.id, 12, { currency: 'USDT_TRX' });
+		return { requestId, customer, transactions };
+	};
+	afterEach(async () => await harness?.close());
+	const startedIds = () => harness.started.map((r) => r.workflowData![0][0].json.eventId);
+	const seenIds = () => Object.keys((harness.stored.seen ?? {}) as object).map(Number);
+
+	test('a re-delivery while the first is still being processed gets a 503 (not acknowledged), then 200 "already received"', async () => {
+		const { requestId, transactions } = await setup();
+		server.emulator.options.latencyMs = 400; // the transaction lookup takes a while
+		const first = server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
+		await until(() => harness.received.length === 1, 'the first delivery');
+		const id = server.emulator.deliveries[0].id;
+		const during = await server.emulator.deliverEvent(requestId, {}, { redeliver: id });
+		expect(during.status).toBe(503);
+		expect(during.body).toEqual({ message: `Event ${id} is still being processed; retry later` });
+		expect((await first).status).toBe(200);
+		const after = await server.emulator.deliverEvent(requestId, {}, { redeliver: id });
+		expect([after.status, after.body]).toEqual([
+			200,
+			{ message: `Event ${id} was already received; ignored` },
+		]);
+		expect(startedIds()).toEqual([id]);
+	});
+
+	test('an in-flight re-delivery is refused, the first then fails (500): Calypso’s next retry is processed', async () => {
+		const { requestId, transactions } = await setup();
+		server.emulator.injectFault({ path: 'transaction/get', status: 503, times: 3, delayMs: 150 });
+		const first = server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
+		await until(() => harness.received.length === 1, 'the first delivery');
+		const id = server.emulator.deliveries[0].id;
+		expect((await server.emulator.deliverEvent(requestId, {}, { redeliver: id })).status).toBe(503);
+		expect((await first).status).toBe(500);
+		expect(seenIds()).toEqual([]); // n8n saves nothing when webhook() throws
+		const retry = await server.emulator.deliverEvent(requestId, {}, { redeliver: id });
+		expect(retry.status).toBe(200);
+		expect(startedIds()).toEqual([id]);
+	}, 20_000);
+
+	test('the record is saved with the 200: after a restart (memory gone) a re-delivery starts nothing', async () => {
+		const { requestId, transactions } = await setup();
+		const first = await server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
+		expect(seenIds()).toEqual([first.id]);
+		harness.restart();
+		const again = await server.emulator.deliverEvent(requestId, {}, { redeliver: first.id });
+		expect([again.status, again.body]).toEqual([
+			200,
+			{ message: `Event ${first.id} was already received; ignored` },
+		]);
+		expect(startedIds()).toEqual([first.id]);
+	});
+
+	test("the node's own webhook() (the module's memory) records and refuses the same way", async () => {
+		const { requestId, transactions } = await setup();
+		harness.useProcess(NODE_PROCESS);
+		const first = await server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
+		const again = await server.emulator.deliverEvent(requestId, {}, { redeliver: first.id });
+		expect([first.status, again.status]).toEqual([200, 200]);
+		expect(startedIds()).toEqual([first.id]);
+		expect(seenIds()).toEqual([first.id]);
+	});
+
+	test('a burst of concurrent deliveries in one process: every one is in the saved record (the saves overlap)', async () => {
+		const { requestId, transactions } = await setup();
+		server.emulator.options.latencyMs = 50;
+		const burst = await Promise.all(
+			transactions.map((t) => server.emulator.deliverEvent(requestId, { transactionId: t.id })),
+		);
+		expect(burst.map((d) => d.status)).toEqual(Array(transactions.length).fill(200));
+		expect(harness.saves).toBeGreaterThanOrEqual(transactions.length);
+		expect(seenIds().sort()).toEqual(burst.map((d) => d.id).sort());
+		harness.restart();
+		const replays = await Promise.all(
+			burst.map((d) => server.emulator.deliverEvent(requestId, {}, { redeliver: d.id })),
+		);
+		expect(replays.map((r) => r.status)).toEqual(Array(burst.length).fill(200));
+		expect(harness.started).toHaveLength(burst.length);
+	});
+
+	test('two processes, one after the other: a re-delivery to the other process starts nothing', async () => {
+		const { requestId, transactions } = await setup();
+		const first = await server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
+		harness.useProcess(1);
+		const again = await server.emulator.deliverEvent(requestId, {}, { redeliver: first.id });
+		expect(again.status).toBe(200);
+		expect(startedIds()).toEqual([first.id]);
+		expect(harness.saves).toBe(1); // a duplicate writes nothing
+	});
+
+	test('inside the window: another process saving what it loaded before the first save drops the record; the next save of the process that acknowledged it restores it', async () => {
+		const { requestId, customer, transactions } = await setup();
+		// Process 1 starts on event X (slow: its transaction lookup), having loaded the static data.
+		server.emulator.options.latencyMs = 500;
+		harness.useProcess(1);
+		const x = server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
+		await until(() => harness.received.length === 1, 'X at process 1');
+		// Meanwhile process 0 acknowledges event E (no lookup) and saves the record {E}.
+		harness.useProcess(0);
+		const e = await server.emulator.deliverEvent(requestId, { eventType: EXPIRED, customerId: customer.id });
+		expect(e.status).toBe(200);
+		expect(seenIds()).toEqual([e.id]);
+		// X finishes: process 1 writes the whole column as it loaded it, plus X. E is gone from the database.
+		const xDone = await x;
+		expect(seenIds()).toEqual([xDone.id]);
+		// The documented window: a re-delivery of E reaching process 1 now runs again (twice, never lost).
+		server.emulator.options.latencyMs = 0;
+		harness.useProcess(1);
+		expect((await server.emulator.deliverEvent(requestId, {}, { redeliver: e.id })).status).toBe(200);
+		expect(startedIds()).toEqual([xDone.id, e.id, e.id]); // in order of arrival
+		// Process 0's next request of any kind writes the union of what it loaded and what it remembers.
+		harness.useProcess(0);
+		const other = await server.emulator.deliverEvent(requestId, { transactionId: transactions[1].id });
+		expect(seenIds().sort()).toEqual([e.id, xDone.id, other.id].sort());
+		harness.restart();
+		harness.useProcess(1);
+		for (const id of [e.id, xDone.id, other.id]) {
+			expect((await server.emulator.deliverEvent(requestId, {}, { redeliver: id })).status).toBe(200);
+		}
+		expect(harness.started).toHaveLength(4);
+	});
+
+	test('a duplicate answered by the process that remembers a dropped record repairs the database', async () => {
+		const { requestId, customer, transactions } = await setup();
+		server.emulator.options.latencyMs = 500;
+		harness.useProcess(1);
+		const x = server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
+		await until(() => harness.received.length === 1, 'X at process 1');
+		harness.useProcess(0);
+		const e = await server.emulator.deliverEvent(requestId, { eventType: EXPIRED, customerId: customer.id });
+		await x;
+		expect(seenIds()).not.toContain(e.id);
+		const duplicate = await server.emulator.deliverEvent(requestId, {}, { redeliver: e.id });
+		expect(duplicate.status).toBe(200);
+		expect(seenIds()).toContain(e.id);
+		harness.restart();
+		expect((await server.emulator.deliverEvent(requestId, {}, { redeliver: e.id })).status).toBe(200);
+		expect(harness.started).toHaveLength(2);
+	});
+
+	test('an in-flight re-delivery reaching another process is processed there too (at least once, not lost)', async () => {
+		const { requestId, transactions } = await setup();
+		server.emulator.options.latencyMs = 400;
+		const first = server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
+		await until(() => harness.received.length === 1, 'the first delivery');
+		harness.useProcess(1);
+		const id = server.emulator.deliveries[0].id;
+		const elsewhere = await server.emulator.deliverEvent(requestId, {}, { redeliver: id });
+		expect([(await first).status, elsewhere.status]).toEqual([200, 200]);
+		expect(startedIds()).toEqual([id, id]);
+	});
+
+	test('a record past its bounds is pruned on the next save', async () => {
+		const { requestId, transactions } = await setup();
+		const nowS = Math.floor(Date.now() / 1000);
+		harness.staticData[`node:${harness.node.name}`] = {
+			...harness.stored,
+			seen: { 1: nowS - SEEN_LIMITS.maxAgeS - 10, 2: nowS - 60 },
+		};
+		const next = await server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
+		expect(seenIds().sort()).toEqual([2, next.id].sort());
+		harness.restart();
+		// 1 is older than 36 h: Calypso no longer re-sends it, and it is forgotten.
+		expect(
+			(await server.emulator.deliverEvent(requestId, { id: 1, transactionId: transactions[1].id })).status,
+		).toBe(200);
+		expect(startedIds()).toEqual([next.id, 1]);
+	});
+});
