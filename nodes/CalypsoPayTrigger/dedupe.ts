@@ -18,7 +18,7 @@ import type { IDataObject } from 'n8n-workflow';
  *   acknowledged or read in a loaded record. It answers duplicates without the database, refuses a re-delivery of
  *   an event still being processed (so it is never acknowledged before it has been processed), and repairs the
  *   record: every record this process writes is the union of what it loaded and what it remembers, and an event
- *   acknowledged here is also added to the records of this process's requests that have not been saved yet.
+ *   handed to n8n here is also added to the records of this process's requests that n8n has not saved yet.
  *
  * The pure parts are here; `webhook.ts` wires them to the request.
  */
@@ -74,27 +74,34 @@ export interface RecordHolder {
 	seen?: unknown;
 }
 
-type Entry = { state: 'processing' } | { state: 'done'; at: number };
+type Entry = { state: 'processing' } | { state: 'handed' | 'done'; at: number };
 
 /**
  * One n8n process's memory of events, per subscription (scope): at most `maxIdsPerScope` ids for each of the
  * `maxScopes` most recently used subscriptions, the oldest forgotten first, and the static-data objects of the last
  * `maxHolders` requests per subscription that wrote the record (n8n may not have saved them yet).
+ *
+ * An id goes processing (webhook() is working on it) → handed (webhook() returned it to n8n, which starts the
+ * execution, saves the static data, then answers) → done (answered 2xx). An id handed but then not answered 2xx is
+ * revoked: left out of the records this process writes from then on.
  */
 export class DeliveryMemory {
-	private readonly scopes = new Map<string, { ids: Map<string, Entry>; holders: RecordHolder[] }>();
+	private readonly scopes = new Map<
+		string,
+		{ ids: Map<string, Entry>; holders: RecordHolder[]; revoked: Set<string> }
+	>();
 
 	constructor(
 		readonly maxScopes = 200,
 		readonly maxIdsPerScope = 5000,
-		readonly maxHolders = 16,
+		readonly maxHolders = 32,
 	) {}
 
 	private scope(name: string) {
 		let scope = this.scopes.get(name);
 		if (scope)
 			this.scopes.delete(name); // re-inserted below: most recently used last
-		else scope = { ids: new Map(), holders: [] };
+		else scope = { ids: new Map(), holders: [], revoked: new Set() };
 		this.scopes.set(name, scope);
 		while (this.scopes.size > this.maxScopes) this.scopes.delete(this.scopes.keys().next().value as string);
 		return scope;
@@ -106,63 +113,97 @@ export class DeliveryMemory {
 		while (ids.size > this.maxIdsPerScope) ids.delete(ids.keys().next().value as string);
 	}
 
-	/** 'processing', 'done' (acknowledged here, or found in a loaded record), or undefined (never seen here). */
+	/** Writes `seen` into the tracked records (those n8n may not have saved yet) that do not already agree. */
+	private pushAll(holders: RecordHolder[], change: (seen: Seen) => Seen | undefined): void {
+		for (const holder of holders) {
+			const next = change(readSeen(holder.seen));
+			if (next) holder.seen = next;
+		}
+	}
+
+	/** 'processing', 'handed', 'done' (acknowledged here, or found in a loaded record), or undefined. */
 	state(scope: string, id: string): Entry['state'] | undefined {
 		return this.scopes.get(scope)?.ids.get(id)?.state;
 	}
 
-	/** Remembers the ids of a loaded record as acknowledged (the record only holds acknowledged events). */
+	/** Remembers the ids of a loaded record as acknowledged (the record holds acknowledged events), except revoked ones. */
 	absorb(scope: string, seen: Seen): void {
-		const { ids } = this.scope(scope);
+		const { ids, revoked } = this.scope(scope);
 		for (const [id, at] of Object.entries(seen)) {
 			const entry = ids.get(id);
-			if (entry?.state === 'processing') continue;
+			if (revoked.has(id) || entry?.state === 'processing' || entry?.state === 'handed') continue;
 			if (!entry || entry.at < at) this.put(ids, id, { state: 'done', at });
 		}
 	}
 
-	/** Marks an id as being processed; false when it is already known (processing or done). */
+	/** Marks an id as being processed; false when it is already known. */
 	begin(scope: string, id: string): boolean {
-		const { ids } = this.scope(scope);
+		const { ids, revoked } = this.scope(scope);
 		if (ids.has(id)) return false;
+		revoked.delete(id);
 		this.put(ids, id, { state: 'processing' });
 		return true;
 	}
 
-	/** Processing failed or was not acknowledged: forget the id, so that Calypso's retry is processed. */
+	/**
+	 * webhook() returned the event to n8n: from now on it is in every record this process writes, including those
+	 * of its requests that n8n has not saved yet (n8n 2.41 saves each request's static data after it has started
+	 * the execution, so a request that returned earlier can be saved later and would otherwise drop this id).
+	 */
+	handOver(scope: string, id: string, atS: number, nowS: number): void {
+		const scoped = this.scope(scope);
+		this.put(scoped.ids, id, { state: 'handed', at: atS });
+		this.pushAll(scoped.holders, (seen) =>
+			seen[id] === undefined ? pruneSeen(mergeSeen(seen, { [id]: atS }), nowS) : undefined,
+		);
+	}
+
+	/** The answer with the event's 200 was sent. */
+	acknowledge(scope: string, id: string): void {
+		const { ids } = this.scope(scope);
+		const entry = ids.get(id);
+		if (entry?.state === 'handed') this.put(ids, id, { state: 'done', at: entry.at });
+	}
+
+	/**
+	 * Processing failed, or n8n did not answer 2xx: forget the id so that Calypso's retry is processed. One already
+	 * handed over is revoked: taken out of the tracked records and left out of this process's later records.
+	 */
 	release(scope: string, id: string): void {
-		const ids = this.scopes.get(scope)?.ids;
-		if (ids?.get(id)?.state === 'processing') ids.delete(id);
-	}
-
-	/** The acknowledged ids (as a record). */
-	done(scope: string): Seen {
-		const seen: Seen = {};
-		for (const [id, entry] of this.scopes.get(scope)?.ids ?? []) {
-			if (entry.state === 'done') seen[id] = entry.at;
+		const scoped = this.scopes.get(scope);
+		const entry = scoped?.ids.get(id);
+		if (!scoped || !entry || entry.state === 'done') return;
+		scoped.ids.delete(id);
+		if (entry.state === 'handed') {
+			scoped.revoked.add(id);
+			while (scoped.revoked.size > this.maxIdsPerScope) {
+				scoped.revoked.delete(scoped.revoked.values().next().value as string);
+			}
+			this.pushAll(scoped.holders, (seen) => {
+				if (seen[id] === undefined) return undefined;
+				const next = { ...seen };
+				delete next[id];
+				return next;
+			});
 		}
-		return seen;
 	}
 
-	/** Keeps a request's static-data object whose record n8n is about to save, to add later acknowledgements. */
+	/** The record this process writes: what it loaded, minus revoked ids, plus what it handed over or acknowledged. */
+	record(scope: string, loaded: Seen, nowS: number): Seen {
+		const scoped = this.scopes.get(scope);
+		const merged: Seen = {};
+		for (const [id, at] of Object.entries(loaded)) if (!scoped?.revoked.has(id)) merged[id] = at;
+		for (const [id, entry] of scoped?.ids ?? []) {
+			if (entry.state !== 'processing' && !(merged[id] >= entry.at)) merged[id] = entry.at;
+		}
+		return pruneSeen(merged, nowS);
+	}
+
+	/** Keeps a request's static-data object whose record n8n is about to save, to add later hand-overs to it. */
 	track(scope: string, holder: RecordHolder): void {
 		const { holders } = this.scope(scope);
 		if (!holders.includes(holder)) holders.push(holder);
 		while (holders.length > this.maxHolders) holders.shift();
-	}
-
-	/**
-	 * The event was acknowledged (its 200 sent): remember it as done and add it to the records of this process's
-	 * tracked requests, so that one of them saved after this one's save cannot drop it. Writing to a holder n8n has
-	 * already saved changes nothing.
-	 */
-	acknowledge(scope: string, id: string, atS: number, nowS: number): void {
-		const scoped = this.scope(scope);
-		this.put(scoped.ids, id, { state: 'done', at: atS });
-		for (const holder of scoped.holders) {
-			const seen = readSeen(holder.seen);
-			if (seen[id] === undefined) holder.seen = pruneSeen(mergeSeen(seen, { [id]: atS }), nowS);
-		}
 	}
 
 	get size(): number {

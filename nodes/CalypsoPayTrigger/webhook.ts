@@ -2,7 +2,7 @@ import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-w
 
 import { CalypsoClient, DEFAULT_SETTINGS } from '../CalypsoPay/transport';
 import type { TransportSettings } from '../CalypsoPay/transport';
-import { DeliveryMemory, mergeSeen, pruneSeen, readSeen, sameSeen } from './dedupe';
+import { DeliveryMemory, pruneSeen, readSeen, sameSeen } from './dedupe';
 import type { Seen } from './dedupe';
 import { eventKey, flattenEvent, parseEvent, transactionIdOf, verifyDelivery } from './delivery';
 import type { CalypsoEvent } from './delivery';
@@ -87,8 +87,9 @@ function writeRecord(
  * - an event acknowledged before (this process's memory, or the record loaded from the database): 200 "already
  *   received", nothing started; if the loaded record lacked ids this process remembers, it is repaired;
  * - a new event: processed; the record with its id is set on the static data, which n8n saves before it answers.
- *   It counts as acknowledged in memory once the 200 has been sent; if webhook() throws (500) or n8n does not
- *   answer 2xx, it is forgotten, so Calypso's retry is processed.
+ *   This process answers re-deliveries of it with 503 until the 200 has been sent; if webhook() throws (n8n answers
+ *   500 and saves nothing) or n8n does not answer 2xx, it is forgotten (and revoked from this process's later
+ *   records), so Calypso's retry is processed.
  */
 export async function receiveDelivery(
 	this: IWebhookFunctions,
@@ -128,13 +129,13 @@ export async function receiveDelivery(
 	if (id !== undefined) {
 		memory.absorb(scope, loaded);
 		const state = memory.state(scope, id);
-		if (state === 'processing') {
+		if (state === 'processing' || state === 'handed') {
 			return respond(this, 503, `Event ${id} is still being processed; retry later`, {
 				'Retry-After': String(RETRY_AFTER_S),
 			});
 		}
 		if (state === 'done') {
-			writeRecord(memory, scope, stored, loaded, pruneSeen(mergeSeen(loaded, memory.done(scope)), nowS));
+			writeRecord(memory, scope, stored, loaded, memory.record(scope, loaded, nowS));
 			return { webhookResponse: { message: `Event ${id} was already received; ignored` } };
 		}
 		memory.begin(scope, id);
@@ -152,17 +153,10 @@ export async function receiveDelivery(
 		}
 	}
 	if (id !== undefined) {
-		writeRecord(
-			memory,
-			scope,
-			stored,
-			loaded,
-			pruneSeen(mergeSeen(loaded, memory.done(scope), { [id]: nowS }), nowS),
-		);
+		memory.handOver(scope, id, nowS, nowS);
+		writeRecord(memory, scope, stored, loaded, memory.record(scope, loaded, nowS));
 		whenAnswered(this, (acknowledged) =>
-			acknowledged
-				? memory.acknowledge(scope, id, nowS, Math.floor(Date.now() / 1000))
-				: memory.release(scope, id),
+			acknowledged ? memory.acknowledge(scope, id) : memory.release(scope, id),
 		);
 	}
 	return { workflowData: [this.helpers.returnJsonArray([item])] };

@@ -11,11 +11,14 @@
  *
  *   1. publish:workflow, then `n8n start`: activation subscribes the production webhook URL at the emulator.
  *   2. A signed delivery runs the workflow once (the transaction confirmed with transaction/get); forged and
- *      unsigned deliveries get 401 and run nothing; a re-delivery of the same event runs nothing.
+ *      unsigned deliveries get 401 and run nothing; a re-delivery of the same event runs nothing. A re-delivery
+ *      that arrives while the first delivery of its event is still being processed (a slow transaction lookup)
+ *      gets a 503 and runs nothing. A burst of concurrent deliveries runs each event once.
  *   3. Stopping n8n leaves the subscription in place, and the next start (same URL) sends Calypso nothing: n8n 2.41
  *      keeps a published workflow's webhook registered in its database and runs checkExists/create only when a
- *      publication is processed. The keys kept in static data still verify deliveries. The dedupe memory is per process: after the restart a re-delivery of a pre-restart event runs
- *      again (asserted, as the documented limit).
+ *      publication is processed. The workflow's static data in n8n's database (export:workflow) holds the record
+ *      of every acknowledged event and the subscription secret sealed, never in clear. The keys still verify
+ *      deliveries, and a re-delivery of every pre-restart event runs nothing.
  *   4. Deactivating the workflow (n8n's REST API, as the editor does) deletes the subscription at Calypso.
  *
  * Prints one line per check and "N passed, M failed"; exits 1 on any failure.
@@ -37,9 +40,9 @@ const OWNER = { email: 'e2e-owner@example.com', password: 'E2e-owner-password-1'
 const args = new Set(process.argv.slice(2));
 const VERBOSE = args.has('--verbose');
 const TIMEOUT_MS = 6 * 60 * 1000;
+/** Concurrent new events delivered at once. */
+const BURST = 8;
 const t0 = Date.now();
-
-
 
 /** Polls `fn` until it returns a truthy value or the time is up (then returns the last value). @template T */
 async function waitFor(/** @type {() => T} */ fn, timeoutMs = 20000, intervalMs = 100) {
@@ -52,7 +55,6 @@ async function waitFor(/** @type {() => T} */ fn, timeoutMs = 20000, intervalMs 
 	return value;
 }
 const pause = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
-
 
 /** A loopback server that records the JSON bodies POSTed to it (by the workflow's HTTP Request node). */
 async function startSink() {
@@ -114,7 +116,7 @@ async function main() {
 
 	const emu = createEmulator();
 	const customer = emu.seedCustomer({ externalId: 'user-42', email: 'user-42@example.com' });
-	const [deposit, second] = emu.seedTransactions(customer.id, 2, {
+	const [deposit, second, slow, ...burstTransactions] = emu.seedTransactions(customer.id, 3 + BURST, {
 		currency: 'USDT_TRX',
 		state: 'CONFIRMED',
 		amount: 25,
@@ -174,6 +176,9 @@ async function main() {
 	try {
 		say('activation');
 		await waitFor(() => emu.subscriptions.length > 0, 20000);
+		// n8n saves the trigger's static data (the subscription's keys) once activation has finished, a moment after
+		// the subscription exists at Calypso: a delivery in between is refused (401) and Calypso would retry it.
+		await pause(3000);
 		const [subscription] = emu.subscriptions;
 		check('publishing + start subscribes the production webhook URL, for the two events', () => {
 			assert.equal(emu.subscriptions.length, 1);
@@ -257,10 +262,69 @@ async function main() {
 			assert.equal(sink.hits[1].record?.idempotencyKey, hit.record?.idempotencyKey);
 		});
 
+		say('a re-delivery while the first is being processed');
+		emu.options.latencyMs = 1500; // the trigger's transaction lookup is slow
+		const slowSent = Date.now();
+		const slowDelivery = emu.deliverEvent(subscription.requestId, { transactionId: slow.id });
+		await waitFor(
+			() =>
+				emu.requests.some(
+					(r) => r.path.endsWith('transaction/get') && r.body?.payload?.transactionId === slow.id,
+				),
+			10000,
+			10,
+		);
+		const slowId = emu.deliveries[emu.deliveries.length - 1].id;
+		const inFlight = await emu.deliverEvent(subscription.requestId, {}, { redeliver: slowId });
+		const slowFirst = await slowDelivery;
+		const slowMs = Date.now() - slowSent;
+		emu.options.latencyMs = 0;
+		await waitFor(() => sink.hits.length >= 3, 20000);
+		const afterward = await emu.deliverEvent(subscription.requestId, {}, { redeliver: slowId });
+		await pause(1500);
+		check(
+			'the in-flight re-delivery gets a 503 (Retry-After), runs nothing; the first then gets its 200',
+			() => {
+				assert.equal(inFlight.status, 503, JSON.stringify(inFlight.body));
+				assert.deepEqual(inFlight.body, { message: `Event ${slowId} is still being processed; retry later` });
+				assert.equal(slowFirst.status, 200, JSON.stringify(slowFirst.body));
+				assert.equal(afterward.status, 200);
+				assert.deepEqual(afterward.body, { message: `Event ${slowId} was already received; ignored` });
+				assert.equal(sink.hits.length, 3);
+				assert.equal(sink.hits[2].event?.eventId, slowId);
+			},
+		);
+		say(`  (the slow delivery was answered after ${slowMs} ms)`);
+
+		say(`a burst of ${BURST} concurrent deliveries`);
+		const burstSent = Date.now();
+		const burst = await Promise.all(
+			burstTransactions.map((t) => emu.deliverEvent(subscription.requestId, { transactionId: t.id })),
+		);
+		const burstMs = Date.now() - burstSent;
+		await waitFor(() => sink.hits.length >= 3 + BURST, 30000);
+		await pause(1500);
+		check(`${BURST} concurrent new events: each answered 200 and run once`, () => {
+			assert.deepEqual(
+				burst.map((d) => d.status),
+				Array(BURST).fill(200),
+			);
+			assert.equal(sink.hits.length, 3 + BURST);
+			assert.deepEqual(
+				sink.hits
+					.slice(3)
+					.map((h) => h.event?.eventId)
+					.sort(),
+				burst.map((d) => d.id).sort(),
+			);
+		});
+		say(`  (the burst was answered in ${burstMs} ms in all)`);
+		const acknowledged = [first.id, credited.id, slowId, ...burst.map((d) => d.id)];
+
 		const rest = await restClient(n8n.url, OWNER);
 		const executions = await rest(
 			'GET',
-			`/rest/executions?filter=${encodeURIComponent(JSON.stringify({ workflowId }))}`,
+			`/rest/executions?limit=100&filter=${encodeURIComponent(JSON.stringify({ workflowId }))}`,
 			undefined,
 		);
 		const types = await rest('GET', '/types/nodes.json', undefined);
@@ -284,16 +348,16 @@ async function main() {
 				],
 			);
 			assert.ok(
-				icons.every((i) => /dist\/nodes\/Calypso\/calypso(\.dark)?\.svg$/.test(String(i.url))),
+				icons.every((i) => /dist\/nodes\/CalypsoPay\/calypso(\.dark)?\.svg$/.test(String(i.url))),
 				String(icons.map((i) => i.url)),
 			);
 		});
-		check("n8n's own record: 2 successful executions of the workflow", () => {
+		check(`n8n's own record: ${acknowledged.length} successful executions of the workflow`, () => {
 			assert.equal(executions.status, 200, JSON.stringify(executions.json).slice(0, 300));
 			const results = executions.json?.data?.results ?? [];
 			assert.deepEqual(
 				results.map((/** @type {any} */ x) => x.status),
-				['success', 'success'],
+				Array(acknowledged.length).fill('success'),
 			);
 		});
 
@@ -304,6 +368,25 @@ async function main() {
 			assert.equal(emu.subscriptions.length, 1);
 			assert.deepEqual(describe(emu.requests.slice(beforeStop)), []);
 		});
+		const exportFile = path.join(uf.userFolder, 'exported-workflow.json');
+		const exported = await uf.n8n(['export:workflow', `--id=${workflowId}`, `--output=${exportFile}`]);
+		const [saved] = exported.code === 0 ? JSON.parse(fs.readFileSync(exportFile, 'utf8')) : [];
+		const savedNode = saved?.staticData?.['node:Calypso Pay Trigger'] ?? {};
+		check(
+			"n8n's database: the static data records every acknowledged event, and the secret only sealed",
+			() => {
+				assert.equal(exported.code, 0, exported.stderr);
+				assert.deepEqual(
+					Object.keys(savedNode.seen ?? {})
+						.map(Number)
+						.sort(),
+					[...acknowledged].sort(),
+				);
+				assert.match(String(savedNode.sealedSecretKey), /^v1\./);
+				assert.equal(savedNode.secretKey, undefined);
+				assert.ok(!JSON.stringify(saved.staticData).includes(subscription.secretKey), 'secretKey in clear');
+			},
+		);
 		n8n = await uf.start({ port: n8n.port, extraEnv, onOutput: logTo() }); // same port: the same webhook URL
 		await pause(5000);
 		// n8n 2.41 registers webhooks when a publication is processed (its "publication outbox"), not at every start:
@@ -314,20 +397,29 @@ async function main() {
 			assert.equal(emu.subscriptions[0].requestId, subscription.requestId);
 		});
 		const third = await emu.deliverEvent(subscription.requestId, { transactionId: second.id });
-		await waitFor(() => sink.hits.length >= 3, 20000);
-		check('deliveries after the restart verify against the keys kept in static data, and run', () => {
+		await waitFor(() => sink.hits.length >= acknowledged.length + 1, 20000);
+		check('deliveries after the restart verify against the sealed keys kept in static data, and run', () => {
 			assert.equal(third.status, 200, JSON.stringify(third.body));
-			assert.equal(sink.hits.length, 3);
-			assert.equal(sink.hits[2].event?.transactionId, second.id);
+			assert.equal(sink.hits.length, acknowledged.length + 1);
+			assert.equal(sink.hits[acknowledged.length].event?.transactionId, second.id);
 		});
-		const replay = await emu.deliverEvent(subscription.requestId, {}, { redeliver: first.id });
-		await waitFor(() => sink.hits.length >= 4, 10000);
+		const hitsBeforeReplay = sink.hits.length;
+		const replays = await Promise.all(
+			acknowledged.map((id) => emu.deliverEvent(subscription.requestId, {}, { redeliver: id })),
+		);
+		await pause(3000);
 		check(
-			'known limit: the dedupe memory is per process, so a pre-restart event re-delivered now runs again',
+			`after the restart, re-deliveries of all ${acknowledged.length} pre-restart events run nothing`,
 			() => {
-				assert.equal(replay.status, 200);
-				assert.equal(sink.hits.length, 4);
-				assert.equal(sink.hits[3].event?.eventId, first.id);
+				assert.deepEqual(
+					replays.map((r) => r.status),
+					Array(acknowledged.length).fill(200),
+				);
+				assert.deepEqual(
+					replays.map((r) => r.body),
+					acknowledged.map((id) => ({ message: `Event ${id} was already received; ignored` })),
+				);
+				assert.equal(sink.hits.length, hitsBeforeReplay);
 			},
 		);
 
@@ -349,7 +441,7 @@ async function main() {
 		await pause(1500);
 		check('a late delivery to the deactivated workflow is refused by n8n (404) and runs nothing', () => {
 			assert.equal(late.status, 404);
-			assert.equal(sink.hits.length, 4);
+			assert.equal(sink.hits.length, acknowledged.length + 1);
 		});
 	} finally {
 		await n8n.stop();

@@ -14,7 +14,7 @@
  * memories (n8n restarted, the database kept).
  */
 import { HookContext, WebhookContext } from 'n8n-core';
-import { Workflow } from 'n8n-workflow';
+import { Workflow, sleep } from 'n8n-workflow';
 import type {
 	ICredentialDataDecryptedObject,
 	IDataObject,
@@ -194,6 +194,9 @@ export async function createTriggerHarness(
 			res.end(JSON.stringify({ message: 'Workflow Webhook Error: Workflow could not be started!' }));
 			return;
 		}
+		// n8n starts the execution (WorkflowRunner.run: database writes, queueing) before its response callback saves
+		// the static data: requests that returned in one order can be saved in another. A varying pause stands in.
+		if (result.workflowData) await sleep(((received.indexOf(record) * 7) % 5) * 40);
 		save(workflow); // n8n's response callback saves, then the answer is sent
 		if (result.noWebhookResponse) {
 			record.status = res.statusCode;

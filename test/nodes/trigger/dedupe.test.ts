@@ -55,18 +55,22 @@ describe('the seen-event record (pure)', () => {
 });
 
 describe('DeliveryMemory (one process, pure)', () => {
-	test('processing → released lets the id through again; acknowledged → done', () => {
+	test('processing → released lets the id through again; handed over → acknowledged → done', () => {
 		const memory = new DeliveryMemory();
 		expect(memory.begin('s', '1')).toBe(true);
 		expect(memory.state('s', '1')).toBe('processing');
+		expect(memory.record('s', {}, 100)).toEqual({}); // not in any record while processing
 		expect(memory.begin('s', '1')).toBe(false);
 		memory.release('s', '1');
 		expect(memory.state('s', '1')).toBeUndefined();
 		memory.begin('s', '1');
-		memory.acknowledge('s', '1', 50, 60);
+		memory.handOver('s', '1', 50, 60);
+		expect(memory.state('s', '1')).toBe('handed');
+		expect(memory.record('s', {}, 100)).toEqual({ 1: 50 });
+		memory.acknowledge('s', '1');
 		expect(memory.state('s', '1')).toBe('done');
 		memory.release('s', '1'); // a late failure report cannot undo an acknowledgement
-		expect(memory.done('s')).toEqual({ 1: 50 });
+		expect(memory.record('s', { 0: 40 }, 100)).toEqual({ 0: 40, 1: 50 });
 		expect(memory.state('other', '1')).toBeUndefined();
 	});
 
@@ -76,21 +80,32 @@ describe('DeliveryMemory (one process, pure)', () => {
 		memory.absorb('s', { 1: 10, 2: 11 });
 		expect(memory.state('s', '1')).toBe('done');
 		expect(memory.state('s', '2')).toBe('processing');
-		expect(memory.done('s')).toEqual({ 1: 10 });
+		expect(memory.record('s', {}, 20)).toEqual({ 1: 10 });
 	});
 
-	test('an acknowledgement is added to the tracked records not yet saved', () => {
+	test('a hand-over is added to the tracked records not yet saved; a revoked one is taken out again', () => {
 		const memory = new DeliveryMemory(10, 10, 2);
 		const a = { seen: { 1: 10 } as unknown };
 		const b: { seen?: unknown } = {};
-		const c: { seen?: unknown } = {};
+		const c: { seen?: unknown } = { seen: { 1: 10 } };
 		memory.track('s', a);
 		memory.track('s', b);
 		memory.track('s', c); // only the last 2 are kept: a is dropped
-		memory.acknowledge('s', '7', 70, 80);
+		memory.begin('s', '7');
+		memory.handOver('s', '7', 70, 80);
 		expect(a.seen).toEqual({ 1: 10 });
 		expect(b.seen).toEqual({ 7: 70 });
-		expect(c.seen).toEqual({ 7: 70 });
+		expect(c.seen).toEqual({ 1: 10, 7: 70 });
+		memory.release('s', '7'); // n8n did not answer 2xx
+		expect(b.seen).toEqual({});
+		expect(c.seen).toEqual({ 1: 10 });
+		// …and a record loaded with 7 (saved by a request in between) is written without it, until 7 is processed again.
+		expect(memory.record('s', { 1: 10, 7: 70 }, 80)).toEqual({ 1: 10 });
+		memory.absorb('s', { 7: 70 });
+		expect(memory.state('s', '7')).toBeUndefined();
+		expect(memory.begin('s', '7')).toBe(true);
+		memory.handOver('s', '7', 90, 90);
+		expect(memory.record('s', {}, 90)).toEqual({ 7: 90 });
 	});
 
 	test('bounded: maxIdsPerScope ids (oldest forgotten) and maxScopes subscriptions (least recently used)', () => {
@@ -214,27 +229,34 @@ describe('de-duplication through the webhook (n8n contexts, whole-column static 
 		expect(harness.saves).toBe(1); // a duplicate writes nothing
 	});
 
-	test('inside the window: another process saving what it loaded before the first save drops the record; the next save of the process that acknowledged it restores it', async () => {
+	/**
+	 * The lost update: process 1 starts on event X (slow: its transaction lookup), having loaded the static data;
+	 * meanwhile process 0 acknowledges event E (no lookup) and saves the record {E}; then X finishes and process 1
+	 * writes the whole column as it loaded it, plus X. E is gone from the database.
+	 */
+	const dropByConcurrentSave = async () => {
 		const { requestId, customer, transactions } = await setup();
-		// Process 1 starts on event X (slow: its transaction lookup), having loaded the static data.
 		server.emulator.options.latencyMs = 500;
 		harness.useProcess(1);
 		const x = server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
 		await until(() => harness.received.length === 1, 'X at process 1');
-		// Meanwhile process 0 acknowledges event E (no lookup) and saves the record {E}.
 		harness.useProcess(0);
 		const e = await server.emulator.deliverEvent(requestId, { eventType: EXPIRED, customerId: customer.id });
 		expect(e.status).toBe(200);
 		expect(seenIds()).toEqual([e.id]);
-		// X finishes: process 1 writes the whole column as it loaded it, plus X. E is gone from the database.
 		const xDone = await x;
 		expect(seenIds()).toEqual([xDone.id]);
-		// The documented window: a re-delivery of E reaching process 1 now runs again (twice, never lost).
 		server.emulator.options.latencyMs = 0;
+		return { requestId, transactions, e, xDone };
+	};
+
+	test('inside the window: another process saving what it loaded before the first save drops the record; the next save of the process that acknowledged it restores it', async () => {
+		const { requestId, transactions, e, xDone } = await dropByConcurrentSave();
+		// The documented window: a re-delivery of E reaching process 1 now runs again (twice, never lost).
 		harness.useProcess(1);
 		expect((await server.emulator.deliverEvent(requestId, {}, { redeliver: e.id })).status).toBe(200);
 		expect(startedIds()).toEqual([xDone.id, e.id, e.id]); // in order of arrival
-		// Process 0's next request of any kind writes the union of what it loaded and what it remembers.
+		// Process 0's next new event writes the union of what it loaded and what it remembers.
 		harness.useProcess(0);
 		const other = await server.emulator.deliverEvent(requestId, { transactionId: transactions[1].id });
 		expect(seenIds().sort()).toEqual([e.id, xDone.id, other.id].sort());
@@ -247,19 +269,13 @@ describe('de-duplication through the webhook (n8n contexts, whole-column static 
 	});
 
 	test('a duplicate answered by the process that remembers a dropped record repairs the database', async () => {
-		const { requestId, customer, transactions } = await setup();
-		server.emulator.options.latencyMs = 500;
-		harness.useProcess(1);
-		const x = server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
-		await until(() => harness.received.length === 1, 'X at process 1');
+		const { requestId, e } = await dropByConcurrentSave();
 		harness.useProcess(0);
-		const e = await server.emulator.deliverEvent(requestId, { eventType: EXPIRED, customerId: customer.id });
-		await x;
-		expect(seenIds()).not.toContain(e.id);
 		const duplicate = await server.emulator.deliverEvent(requestId, {}, { redeliver: e.id });
 		expect(duplicate.status).toBe(200);
 		expect(seenIds()).toContain(e.id);
 		harness.restart();
+		harness.useProcess(1);
 		expect((await server.emulator.deliverEvent(requestId, {}, { redeliver: e.id })).status).toBe(200);
 		expect(harness.started).toHaveLength(2);
 	});
