@@ -8,9 +8,13 @@
  *      n8n costs per item;
  *   2. 1,000 customer.get items in the real n8n: the node with default options, with concurrency 1, and a
  *      do-it-yourself Code → Crypto (HMAC-SHA512) → HTTP Request workflow;
- *   3. signRequest (serialisation + signing, compiled once with tsc into a temp dir) per request.
+ *   3. signRequest (serialisation + signing, compiled once with tsc into a temp dir) per request;
+ *   4. queue mode (test/queue/stack.js: Postgres, Redis, n8n main + worker + 2 webhook processors): the 200-event burst
+ *      of `npm run test:queue`, and signed deliveries per second through one webhook processor (verification,
+ *      de-duplication and the enqueued execution included), with Confirm Transaction on and off.
  * Prints a table and writes bench/RESULTS.md. Options: --runs N (default 3), --no-build (reuse dist/),
- * --return-all (part 1 only: prints its rows, writes nothing).
+ * --return-all (part 1 only: prints its rows, writes nothing), --only queue (part 4 alone; rewrites only the
+ * "Queue mode" section of bench/RESULTS.md).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -21,10 +25,16 @@ const { promisify } = require('node:util');
 const { performance } = require('node:perf_hooks');
 const { createEmulator } = require('../test/emulator');
 const { ensureN8n, createUserFolder, N8N_VERSION, NODE_VERSION } = require('../scripts/n8n-local');
+const { startStack, waitFor } = require('../test/queue/stack');
+const { runBurst, inFlight } = require('../test/queue/run');
+const { credentialFor } = require('../scripts/examples');
 
 const ROOT = path.resolve(__dirname, '..');
 const argv = process.argv.slice(2);
 const RUNS = Number(argv[argv.indexOf('--runs') + 1]) || 3;
+const ONLY = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'queue') throw new Error('--only takes "queue"');
+const QUEUE = { burst: 200, deliveries: 100, inFlight: 10, warmUp: 10 };
 const LATENCY_MS = 20;
 const TX = { count: 10_000, pageSizes: [100, 1000] };
 const ITEMS = 1000;
@@ -318,6 +328,119 @@ function benchSigning(/** @type {any} */ signing) {
 	return { us: median(runs), runs, bytes: Buffer.byteLength(sample.body) };
 }
 
+// ------------------------------------------------------------------------------------------ 4. queue mode
+
+/**
+ * Signed deliveries of new events to one webhook processor, QUEUE.inFlight at a time: acknowledged per second, and
+ * each one's answer time. Every answer must be 200 and every delivery must have created one execution.
+ * @param {any} stack @param {any} emu @param {string} requestId @param {string} workflowId @param {string} origin @param {string[]} txIds
+ */
+async function deliveriesPerSecond(stack, emu, requestId, workflowId, origin, txIds) {
+	const before = (await stack.executions(workflowId)).length;
+	/** @type {number[]} */
+	const latencies = [];
+	const t0 = performance.now();
+	const statuses = await inFlight(QUEUE.inFlight, txIds.length, async (i) => {
+		const t = performance.now();
+		const r = await emu.deliverEvent(requestId, { transactionId: txIds[i] }, { origin, timeoutMs: 60000 });
+		latencies.push(performance.now() - t);
+		return r.status;
+	});
+	const wall = performance.now() - t0;
+	assert(statuses.every((x) => x === 200), `deliveries answered ${[...new Set(statuses)].join(', ')}`);
+	const created = await waitFor(async () => (await stack.executions(workflowId)).length - before >= txIds.length, 30000);
+	assert(created && (await stack.executions(workflowId)).length - before === txIds.length, 'one execution per delivery');
+	const sorted = [...latencies].sort((a, b) => a - b);
+	return { perSecond: (txIds.length / wall) * 1000, p50: median(latencies), p95: sorted[Math.floor(sorted.length * 0.95)] };
+}
+
+async function benchQueue() {
+	const emu = createEmulator({ latencyMs: LATENCY_MS });
+	const customer = emu.seedCustomer({ externalId: 'bench-queue' });
+	const perVariant = QUEUE.warmUp + RUNS * QUEUE.deliveries;
+	const txIds = emu.seedTransactions(customer.id, QUEUE.burst + 2 * perVariant, { state: 'CONFIRMED' }).map((t) => t.id);
+	await emu.start(0);
+	/** @type {any} */
+	let stack;
+	try {
+		stack = await startStack({ packageDir: ROOT, log: (line) => log(`  [queue] ${line}`) });
+		await stack.importCredentials(credentialFor(emu));
+		const example = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'calypso-trigger-deposits.json'), 'utf8'));
+		const noConfirm = structuredClone(example);
+		noConfirm.id = 'benchTrigNoConf1';
+		noConfirm.name = 'bench: trigger without Confirm Transaction';
+		noConfirm.nodes[0].webhookId = crypto.randomUUID();
+		noConfirm.nodes[0].parameters.confirmTransaction = false;
+		await stack.importWorkflows([example, noConfirm]);
+		const t0 = performance.now();
+		const n8n = await stack.startN8n();
+		const startMs = performance.now() - t0;
+		await stack.publish([example.id, noConfirm.id]);
+		await waitFor(() => emu.subscriptions.length >= 2, 30000);
+		const subscriptionOf = (/** @type {any} */ wf) =>
+			/** @type {string} */ (emu.subscriptions.find((x) => x.url.includes(wf.nodes[0].webhookId))?.requestId);
+		log(`  n8n queue mode up in ${ms(startMs)}; burst of ${QUEUE.burst}…`);
+		const burst = await runBurst(stack, emu, subscriptionOf(example), example.id, txIds.slice(0, QUEUE.burst));
+		assert(burst.executions === QUEUE.burst && burst.distinctEvents === QUEUE.burst, `burst: ${burst.executions} executions`);
+		// The worker stops: the figure is the webhook processor's (executions wait in Redis), not the 2 cores shared.
+		await n8n.worker.stop();
+		const variants = [
+			{ key: 'confirm', wf: example, ids: txIds.slice(QUEUE.burst, QUEUE.burst + perVariant) },
+			{ key: 'noConfirm', wf: noConfirm, ids: txIds.slice(QUEUE.burst + perVariant) },
+		];
+		/** @type {Record<string, any[]>} */
+		const runs = { confirm: [], noConfirm: [] };
+		for (const v of variants) {
+			const requestId = subscriptionOf(v.wf);
+			await deliveriesPerSecond(stack, emu, requestId, v.wf.id, stack.webhookUrls[0], v.ids.slice(0, QUEUE.warmUp));
+			for (let run = 0; run < RUNS; run++) {
+				const from = QUEUE.warmUp + run * QUEUE.deliveries;
+				const r = await deliveriesPerSecond(stack, emu, requestId, v.wf.id, stack.webhookUrls[0], v.ids.slice(from, from + QUEUE.deliveries));
+				runs[v.key].push(r);
+				log(`  run ${run + 1} ${v.key}: ${r.perSecond.toFixed(1)} deliveries/s, answer p50 ${ms(r.p50)}, p95 ${ms(r.p95)}`);
+			}
+		}
+		return {
+			startMs, burst,
+			confirm: medians(runs.confirm, ['perSecond', 'p50', 'p95']),
+			noConfirm: medians(runs.noConfirm, ['perSecond', 'p50', 'p95']),
+			workerConcurrency: stack.workerConcurrency, dbPoolSize: stack.dbPoolSize,
+		};
+	} finally {
+		await stack?.stop();
+		await emu.stop();
+	}
+}
+
+/** The "Queue mode" section of bench/RESULTS.md. @param {any} r4 */
+function queueSection(r4) {
+	const b = r4.burst;
+	const rows = [
+		['4', `burst: ${QUEUE.burst} distinct signed events, ${20} in flight over 2 webhook processors → executions`,
+			`${b.executions} (${b.distinctEvents} distinct events)`, `= ${QUEUE.burst}`, verdict(b.executions === QUEUE.burst && b.distinctEvents === QUEUE.burst)],
+		['4', 'burst: all answered / all executions finished on the worker', `${ms(b.answeredMs)} / ${ms(b.finishedMs)}`, '', ''],
+		['4', 'one webhook processor, Confirm Transaction on (the default): deliveries per second (answer p50, p95)',
+			`${r4.confirm.perSecond.toFixed(1)} /s (${ms(r4.confirm.p50)}, ${ms(r4.confirm.p95)})`, '', ''],
+		['4', 'one webhook processor, Confirm Transaction off: deliveries per second (answer p50, p95)',
+			`${r4.noConfirm.perSecond.toFixed(1)} /s (${ms(r4.noConfirm.p50)}, ${ms(r4.noConfirm.p95)})`, '', ''],
+	];
+	const table = ['| # | Measure | Result | Target | |', '|---|---|---|---|---|'].concat(rows.map((r) => `| ${r.join(' | ')} |`)).join('\n');
+	const notes = [
+		`n8n ${N8N_VERSION} on Node ${NODE_VERSION}, EXECUTIONS_MODE=queue: main + 1 worker (concurrency ${r4.workerConcurrency}) + 2 ` +
+			`webhook processors, PostgreSQL and Redis from Debian, all on this machine (test/queue/stack.js; DB pool ` +
+			`${r4.dbPoolSize} per process); n8n up in ${ms(r4.startMs)}. Emulator in-process, ${LATENCY_MS} ms latency.`,
+		`Burst: the one of \`npm run test:queue\` (examples/calypso-trigger-deposits.json, Confirm Transaction on): first answers ` +
+			`${JSON.stringify(b.firstStatuses)}, ${b.resent} re-sent as Calypso would; executions counted in n8n's execution table, ` +
+			`each checked to have run one distinct event (${b.onWorker} logged by the worker). "Finished" = the last execution's stoppedAt.`,
+		`Deliveries per second: new events, ${QUEUE.inFlight} in flight, all to one webhook processor, with the worker stopped ` +
+			`(executions wait in Redis), so the figure is the processor's: signature check, de-duplication, static data saved, ` +
+			`execution created and enqueued; with Confirm Transaction on, also one signed transaction/get to the emulator. ` +
+			`${RUNS} runs of ${QUEUE.deliveries} after ${QUEUE.warmUp} warm-up deliveries; median. Each run checked: all answered 200, ` +
+			'one execution created per delivery.',
+	].map((line) => `- ${line}`).join('\n');
+	return `## Queue mode\n\n${table}\n\n${notes}\n`;
+}
+
 // ------------------------------------------------------------------------------------------ report
 
 const us = (/** @type {number} */ x) => `${x.toFixed(1)} µs`;
@@ -343,8 +466,8 @@ function returnAllRows(r1) {
 	});
 }
 
-/** @param {any} r1 @param {any} r2 @param {any} r3 @param {number} totalMs */
-function report(r1, r2, r3, totalMs) {
+/** @param {any} r1 @param {any} r2 @param {any} r3 @param {any} r4 @param {number} totalMs */
+function report(r1, r2, r3, r4, totalMs) {
 	const n = (/** @type {number} */ x) => x.toLocaleString('en-US');
 	const [ac, acWhole] = [r2.a.work / r2.c.work, r2.a.whole / r2.c.whole];
 	const [bc, bcWhole] = [r2.b.work / r2.c.work, r2.b.whole / r2.c.whole];
@@ -399,12 +522,30 @@ function report(r1, r2, r3, totalMs) {
 			`${os.loadavg()[0].toFixed(2)} (other work on the machine skews the figures)`,
 	].map((line) => `- ${line}`).join('\n');
 	const md = `# Benchmark results\n\nWritten by \`node bench/run.js\`.\n\n## Machine\n\n${machine}\n\n` +
-		`## Results\n\n${table}\n\n## Notes\n\n${notes}\n`;
+		`## Results\n\n${table}\n\n## Notes\n\n${notes}\n\n${queueSection(r4)}`;
 	fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), md);
-	log(`\n${table}\n\n${notes}\n\nWritten to bench/RESULTS.md`);
+	log(`\n${table}\n\n${notes}\n\n${queueSection(r4)}\nWritten to bench/RESULTS.md`);
+}
+
+/** `--only queue`: part 4 alone, replacing the "Queue mode" section of RESULTS.md (the rest is kept as it is). */
+async function mainQueueOnly() {
+	if (!argv.includes('--no-build')) {
+		log('npm run build…');
+		const r = await sh('npm', ['run', 'build']);
+		if (r.code !== 0) throw new Error(`npm run build failed:\n${r.out}`);
+	}
+	log(`4. queue mode: burst of ${QUEUE.burst}, deliveries per second (${RUNS} runs)`);
+	const section = queueSection(await benchQueue());
+	const file = path.join(__dirname, 'RESULTS.md');
+	const old = fs.readFileSync(file, 'utf8');
+	const stamp = `\n- Part 4 alone (\`--only queue\`): ${new Date().toISOString()}, load average (1 min) at start ${LOAD_AT_START}, at end ${os.loadavg()[0].toFixed(2)}\n`;
+	const withSection = /\n## Queue mode\n[\s\S]*$/.test(old) ? old.replace(/\n## Queue mode\n[\s\S]*$/, `\n${section}`) : `${old}\n${section}`;
+	fs.writeFileSync(file, withSection.trimEnd() + stamp);
+	log(`\n${section}\nWritten to bench/RESULTS.md (Queue mode section)`);
 }
 
 async function main() {
+	if (ONLY === 'queue') return mainQueueOnly();
 	const t0 = performance.now();
 	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'calypso-bench-'));
 	/** @type {any} */
@@ -421,7 +562,9 @@ async function main() {
 		log(`2. ${ITEMS} customer.get items in n8n ${N8N_VERSION} (${RUNS} runs)`);
 		const r2 = await benchRealN8n();
 		log(`3. signRequest × ${SIGN.calls} (${SIGN.runs} runs)`);
-		report(r1, r2, benchSigning(built.signing), performance.now() - t0);
+		const r3 = benchSigning(built.signing);
+		log(`4. queue mode: burst of ${QUEUE.burst}, deliveries per second (${RUNS} runs)`);
+		report(r1, r2, r3, await benchQueue(), performance.now() - t0);
 	} finally {
 		fs.rmSync(tmp, { recursive: true, force: true });
 	}

@@ -271,6 +271,80 @@ async function ensureTemplate(/** @type {Log} */ log) {
 }
 
 /**
+ * Installs the community package at packageDir into an n8n user folder the way n8n installs one (package.json +
+ * dist/ in <userFolder>/.n8n/nodes/node_modules/<name>), replacing an older copy. @returns {string} its name
+ */
+function installPackage(/** @type {string} */ userFolder, /** @type {string} */ packageDir) {
+	const pkg = readJson(path.join(packageDir, 'package.json'));
+	if (!pkg?.name) throw new Error(`no package.json with a name in ${packageDir}`);
+	if (!fs.existsSync(path.join(packageDir, 'dist'))) throw new Error(`${packageDir}/dist is missing: build first`);
+	const packageName = /** @type {string} */ (pkg.name);
+	const dest = path.join(userFolder, '.n8n', 'nodes', 'node_modules', ...packageName.split('/'));
+	fs.rmSync(dest, { recursive: true, force: true }); // a reused folder: no stale files from an older build
+	fs.mkdirSync(dest, { recursive: true });
+	fs.copyFileSync(path.join(packageDir, 'package.json'), path.join(dest, 'package.json'));
+	fs.cpSync(path.join(packageDir, 'dist'), path.join(dest, 'dist'), { recursive: true });
+	return packageName;
+}
+
+/**
+ * Spawns a long-running n8n command (`start`, `worker`, `webhook`) in its own process group and resolves once
+ * readyUrl answers 200. stop() kills the group (n8n and its task runner); so does this process's exit.
+ * @param {{ args: string[], env: NodeJS.ProcessEnv, readyUrl: string, timeoutMs?: number, onOutput?: (s: string) => void }} opts
+ */
+async function serve({ args, env, readyUrl, timeoutMs = 90000, onOutput }) {
+	const child = spawn(NODE_BIN, [N8N_BIN, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+	let output = '';
+	const onData = (/** @type {Buffer} */ d) => { output = (output + d).slice(-20000); onOutput?.(String(d)); };
+	child.stdout?.on('data', onData);
+	child.stderr?.on('data', onData);
+	const onExit = () => { try { process.kill(-(/** @type {number} */ (child.pid)), 'SIGKILL'); } catch { /* gone */ } };
+	process.once('exit', onExit); // never leave a server behind
+	const stop = async () => { process.removeListener('exit', onExit); await killGroup(child); };
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		if (child.exitCode !== null) { await stop(); throw new Error(`n8n ${args[0]} exited with ${child.exitCode}:\n${output}`); }
+		const ok = await httpGet(readyUrl).then((r) => /** @type {any} */ (r).status === 200, () => false);
+		if (ok) return { child, stop, output: () => output };
+		await new Promise((r) => setTimeout(r, 300));
+	}
+	await stop();
+	throw new Error(`n8n ${args[0]} was not ready (${readyUrl}) within ${timeoutMs} ms:\n${output}`);
+}
+
+/** A bcrypt hash for N8N_INSTANCE_OWNER_PASSWORD_HASH (an owner set up by env), with the bcryptjs n8n ships. */
+function ownerPasswordHash(/** @type {string} */ password) {
+	const bcrypt = require(path.join(ROOT, 'node_modules', 'bcryptjs'));
+	return bcrypt.hashSync(password, 10);
+}
+
+/**
+ * Logs in to a running n8n as the owner; returns a small authenticated client for n8n's routes (`/rest/…`,
+ * `/types/…`), as the editor calls them. @param {string} baseUrl @param {{ email: string, password: string }} owner
+ */
+async function restClient(baseUrl, owner) {
+	const browserId = 'n8n-local-browser';
+	const login = await fetch(`${baseUrl}/rest/login`, {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/json', 'browser-id': browserId },
+		body: JSON.stringify({ emailOrLdapLoginId: owner.email, password: owner.password }),
+	});
+	if (login.status !== 200) throw new Error(`login: HTTP ${login.status} ${await login.text()}`);
+	const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+	return async (/** @type {string} */ method, /** @type {string} */ route, /** @type {unknown} */ body) => {
+		const res = await fetch(`${baseUrl}${route}`, {
+			method,
+			headers: { 'Content-Type': 'application/json', 'browser-id': browserId, cookie },
+			body: body === undefined ? undefined : JSON.stringify(body),
+		});
+		const text = await res.text();
+		/** @type {any} */ let json;
+		try { json = JSON.parse(text); } catch { json = text; }
+		return { status: res.status, json };
+	};
+}
+
+/**
  * A fresh n8n user folder in .n8n-local/users/<name> with the community package at packageDir
  * installed the way n8n installs one (package.json + dist/ in .n8n/nodes/node_modules/<name>).
  * @param {{ packageDir?: string, name: string, keep?: boolean, log?: Log }} opts packageDir: omit for plain n8n;
@@ -286,18 +360,7 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 		fs.cpSync(template, userFolder, { recursive: true, filter: (src) => !src.endsWith('template.json') });
 	}
 
-	let packageName;
-	if (packageDir) {
-		const pkg = readJson(path.join(packageDir, 'package.json'));
-		if (!pkg?.name) throw new Error(`no package.json with a name in ${packageDir}`);
-		if (!fs.existsSync(path.join(packageDir, 'dist'))) throw new Error(`${packageDir}/dist is missing: build first`);
-		packageName = /** @type {string} */ (pkg.name);
-		const dest = path.join(userFolder, '.n8n', 'nodes', 'node_modules', ...packageName.split('/'));
-		fs.rmSync(dest, { recursive: true, force: true }); // a reused folder: no stale files from an older build
-		fs.mkdirSync(dest, { recursive: true });
-		fs.copyFileSync(path.join(packageDir, 'package.json'), path.join(dest, 'package.json'));
-		fs.cpSync(path.join(packageDir, 'dist'), path.join(dest, 'dist'), { recursive: true });
-	}
+	const packageName = packageDir ? installPackage(userFolder, packageDir) : undefined;
 
 	// env's broker port is for callers who run n8n themselves; each process we spawn gets a fresh
 	// one, so several n8n processes (execute, start, other folders) can run side by side.
@@ -379,35 +442,20 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 		async start({ port, timeoutMs = 90000, extraEnv = {}, onOutput } = {}) {
 			port ||= await freePort();
 			const url = `http://127.0.0.1:${port}`;
-			const child = spawn(NODE_BIN, [N8N_BIN, 'start'], {
-				detached: true, // own process group: stop() kills n8n and its task runner together
-				stdio: ['ignore', 'pipe', 'pipe'],
-				env: await procEnv({
-					N8N_LISTEN_ADDRESS: '127.0.0.1', N8N_HOST: '127.0.0.1', N8N_PORT: String(port),
-					N8N_PROTOCOL: 'http', N8N_EDITOR_BASE_URL: `${url}/`, N8N_WEBHOOK_URL: `${url}/`, ...extraEnv,
-				}),
+			const env = await procEnv({
+				N8N_LISTEN_ADDRESS: '127.0.0.1', N8N_HOST: '127.0.0.1', N8N_PORT: String(port),
+				N8N_PROTOCOL: 'http', N8N_EDITOR_BASE_URL: `${url}/`, N8N_WEBHOOK_URL: `${url}/`, ...extraEnv,
 			});
-			let output = '';
-			const onData = (/** @type {Buffer} */ d) => { output = (output + d).slice(-20000); onOutput?.(String(d)); };
-			child.stdout?.on('data', onData);
-			child.stderr?.on('data', onData);
-			const onExit = () => { try { process.kill(-(/** @type {number} */ (child.pid)), 'SIGKILL'); } catch { /* gone */ } };
-			process.once('exit', onExit); // never leave a server behind
-			const stop = async () => { process.removeListener('exit', onExit); await killGroup(child); };
-			const deadline = Date.now() + timeoutMs;
-			while (Date.now() < deadline) {
-				if (child.exitCode !== null) { await stop(); throw new Error(`n8n start exited with ${child.exitCode}:\n${output}`); }
-				const ok = await httpGet(`${url}/healthz/readiness`).then((r) => /** @type {any} */ (r).status === 200, () => false);
-				if (ok) return { url, port, child, stop, output: () => output };
-				await new Promise((r) => setTimeout(r, 300));
-			}
-			await stop();
-			throw new Error(`n8n start was not ready (${url}/healthz/readiness) within ${timeoutMs} ms:\n${output}`);
+			const server = await serve({ args: ['start'], env, readyUrl: `${url}/healthz/readiness`, timeoutMs, onOutput });
+			return { url, port, ...server };
 		},
 	};
 }
 
-module.exports = { ensureN8n, createUserFolder, parseExecuteOutput, NODE_VERSION, N8N_VERSION, ROOT, TEST_ENCRYPTION_KEY };
+module.exports = {
+	ensureN8n, createUserFolder, parseExecuteOutput, installPackage, serve, ownerPasswordHash, restClient,
+	freePort, killGroup, run, node24Env, n8nEnv, NODE_VERSION, N8N_VERSION, NODE_BIN, N8N_BIN, ROOT, TEST_ENCRYPTION_KEY,
+};
 
 if (require.main === module) {
 	// `node scripts/n8n-local.js` just installs (or confirms) the pinned n8n.

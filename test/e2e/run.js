@@ -506,7 +506,9 @@ async function main() {
 	process.exitCode = tally.failed ? 1 : 0;
 }
 
-main().catch((error) => {
+module.exports = { operationsLane };
+
+if (require.main === module) main().catch((error) => {
 	say(
 		`\n✘ e2e could not run: ${error instanceof Error ? error.stack : error}\n${tally.passed} passed, ${tally.failed + 1} failed`,
 	);

@@ -28,7 +28,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 const { ROOT, tally, say, secs, check, build } = require('./checks');
-const { ensureN8n, createUserFolder, ROOT: N8N_ROOT } = require('../../scripts/n8n-local');
+const { ensureN8n, createUserFolder, ownerPasswordHash, restClient } = require('../../scripts/n8n-local');
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
 
 const EXAMPLE_FILE = path.join(ROOT, 'examples', 'calypso-trigger-deposits.json');
@@ -107,43 +107,6 @@ function workflowWithSink(sinkUrl) {
 	return wf;
 }
 
-/** A bcrypt hash for N8N_INSTANCE_OWNER_PASSWORD_HASH, made with the bcryptjs that n8n itself ships. */
-function ownerPasswordHash() {
-	const bcrypt = require(path.join(N8N_ROOT, 'node_modules', 'bcryptjs'));
-	return bcrypt.hashSync(OWNER.password, 10);
-}
-
-/**
- * Logs in to n8n as the owner; returns a small authenticated client for n8n's routes (`/rest/…`, `/types/…`).
- * @param {string} baseUrl
- */
-async function restClient(baseUrl) {
-	const browserId = 'e2e-trigger-browser';
-	const login = await fetch(`${baseUrl}/rest/login`, {
-		method: 'POST',
-		headers: { 'Content-Type': 'application/json', 'browser-id': browserId },
-		body: JSON.stringify({ emailOrLdapLoginId: OWNER.email, password: OWNER.password }),
-	});
-	if (login.status !== 200) throw new Error(`login: HTTP ${login.status} ${await login.text()}`);
-	const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
-	return async (/** @type {string} */ method, /** @type {string} */ route, /** @type {unknown} */ body) => {
-		const res = await fetch(`${baseUrl}${route}`, {
-			method,
-			headers: { 'Content-Type': 'application/json', 'browser-id': browserId, cookie },
-			body: body === undefined ? undefined : JSON.stringify(body),
-		});
-		const text = await res.text();
-		/** @type {any} */
-		let json;
-		try {
-			json = JSON.parse(text);
-		} catch {
-			json = text;
-		}
-		return { status: res.status, json };
-	};
-}
-
 async function main() {
 	if (!args.has('--no-build')) {
 		say('building…');
@@ -194,7 +157,7 @@ async function main() {
 		...(VERBOSE ? { N8N_LOG_LEVEL: 'debug' } : {}),
 		N8N_INSTANCE_OWNER_MANAGED_BY_ENV: 'true',
 		N8N_INSTANCE_OWNER_EMAIL: OWNER.email,
-		N8N_INSTANCE_OWNER_PASSWORD_HASH: ownerPasswordHash(),
+		N8N_INSTANCE_OWNER_PASSWORD_HASH: ownerPasswordHash(OWNER.password),
 	};
 	const subscriptionRequests = () => emu.requests.filter((r) => r.path.startsWith(SUBSCRIPTION_PATH));
 	const describe = (/** @type {any[]} */ requests) =>
@@ -358,7 +321,7 @@ async function main() {
 		say(`  (the burst was answered in ${burstMs} ms in all)`);
 		const acknowledged = [first.id, credited.id, slowId, ...burst.map((d) => d.id)];
 
-		const rest = await restClient(n8n.url);
+		const rest = await restClient(n8n.url, OWNER);
 		const executions = await rest(
 			'GET',
 			`/rest/executions?limit=100&filter=${encodeURIComponent(JSON.stringify({ workflowId }))}`,
@@ -463,7 +426,7 @@ async function main() {
 		say('deactivation');
 		const beforeDeactivate = emu.requests.length;
 		const deactivated = await (
-			await restClient(n8n.url)
+			await restClient(n8n.url, OWNER)
 		)('POST', `/rest/workflows/${workflowId}/deactivate`, {});
 		await waitFor(() => emu.subscriptions.length === 0, 10000);
 		check('deactivating the workflow deletes the subscription at Calypso', () => {

@@ -207,6 +207,11 @@ export interface DeliverOptions {
 	anyEvent?: boolean;
 	/** Default 30000. */
 	timeoutMs?: number;
+	/**
+	 * Send to the subscription URL's path at this origin ('http://127.0.0.1:5690') instead: one of several
+	 * receivers behind one public URL (n8n's webhook processors behind a load balancer).
+	 */
+	origin?: string;
 }
 
 export interface Delivery {

@@ -998,7 +998,9 @@ function createEmulator(options = {}) {
 				at: now(),
 			};
 			deliveries.push(record); // before sending: a failed delivery can be re-delivered like Calypso would
-			const answer = await post(sub.url, sentBody, headers, o.timeoutMs ?? 30000);
+			// `origin`: the subscription's path on another host, as a load balancer in front of several receivers routes it.
+			const url = o.origin ? new URL(new URL(sub.url).pathname + new URL(sub.url).search, o.origin).href : sub.url;
+			const answer = await post(url, sentBody, headers, o.timeoutMs ?? 30000);
 			record.status = answer.status;
 			record.response = answer.body;
 			return { status: answer.status, body: answer.body, id: envelope.id, envelope, rawBody };

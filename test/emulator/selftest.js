@@ -391,14 +391,14 @@ async function main() {
 		assert.equal((await call(SUBS, { requestId: base.requestId }, { method: 'DELETE' })).status, 503);
 	});
 	test('deliverEvent: signed envelope, ids, redeliver byte for byte, forge, unsigned', async () => {
-		/** @type {{ headers: http.IncomingHttpHeaders, body: string }[]} */
+		/** @type {{ headers: http.IncomingHttpHeaders, body: string, url?: string, host?: string }[]} */
 		const received = [];
 		const receiver = http.createServer((req, res) => {
 			const chunks = /** @type {Buffer[]} */ ([]);
 			req.on('data', (c) => chunks.push(c));
 			req.on('end', () => {
 				const body = Buffer.concat(chunks).toString('utf8');
-				received.push({ headers: req.headers, body });
+				received.push({ headers: req.headers, body, url: req.url, host: req.headers.host });
 				const sub = emu.subscriptions.find((x) => x.publicKey === req.headers.key);
 				const ok = sub && req.headers.sign === sign(sub.secretKey, body);
 				res.writeHead(ok ? 200 : 401, { 'Content-Type': 'application/json' });
@@ -465,6 +465,11 @@ async function main() {
 					[401, false, false, false],
 				],
 			);
+			// origin: the same path (and signature) at another host; here 'localhost' for the same receiver
+			const routed = await emu.deliverEvent(sub, {}, { redeliver: first.id, origin: `http://localhost:${port}` });
+			assert.equal(routed.status, 200);
+			assert.deepEqual([received[6].url, received[6].host, received[6].body], ['/hook', `localhost:${port}`, received[0].body]);
+			assert.equal(received[0].host, `127.0.0.1:${port}`);
 			await assert.rejects(
 				emu.deliverEvent(sub, { eventType: 'CUSTOMER_PURSE_MEM_POOL_FOUND' }),
 				/does not list/,
