@@ -29,8 +29,10 @@ const { spawn } = require('node:child_process');
 /**
  * The n8n lines this package is tested on. `overrides`: replacements for dependency versions the registry lacks
  * (2.41.1 wants a linkedom, 1.123.81 an xlsx served from outside it); `rebuild`: the native modules n8n needs
- * built (installs run with --ignore-scripts); `env`: settings only that line knows (1.123 refuses an unknown module).
- * @type {Record<string, { n8n: string, node: string, overrides: Record<string, string>, rebuild: string[], env: Record<string, string> }>}
+ * built (installs run with --ignore-scripts); `env`: settings only that line knows (1.123 refuses an unknown module);
+ * `publish`: the CLI command that makes a workflow active (2.x calls it publishing).
+ * @type {Record<string, { n8n: string, node: string, overrides: Record<string, string>, rebuild: string[],
+ *   env: Record<string, string>, publish: string[] }>}
  */
 const LINES = {
 	'2.41': {
@@ -39,15 +41,18 @@ const LINES = {
 		overrides: { linkedom: '0.18.14' },
 		rebuild: ['sqlite3', 'isolated-vm'],
 		env: { N8N_DISABLED_MODULES: 'mcp-registry' },
+		publish: ['publish:workflow'],
 	},
 	// Node 24, not 22: on Node 22.23.5, `n8n execute` of 1.123.81 sometimes dies of SIGSEGV on its way out, after
 	// the workflow finished (1 in 5-7 executions here); never seen on 24. n8n 1.123 supports Node 20.19 to 24.x.
-	'1.123': { n8n: '1.123.81', node: '24.21.0', overrides: { xlsx: '0.18.5' }, rebuild: ['sqlite3'], env: {} },
+	'1.123': { n8n: '1.123.81', node: '24.21.0', overrides: { xlsx: '0.18.5' }, rebuild: ['sqlite3'], env: {},
+		publish: ['update:workflow', '--active=true'] },
 };
 const DEFAULT_LINE = '2.41';
 const LINE = process.env.N8N_LINE || DEFAULT_LINE;
 if (!LINES[LINE]) throw new Error(`N8N_LINE=${LINE}: expected one of ${Object.keys(LINES).join(', ')}`);
-const { n8n: N8N_VERSION, node: NODE_VERSION, overrides: OVERRIDES, rebuild: REBUILD, env: LINE_ENV } = LINES[LINE];
+const { n8n: N8N_VERSION, node: NODE_VERSION, overrides: OVERRIDES, rebuild: REBUILD, env: LINE_ENV, publish: PUBLISH } =
+	LINES[LINE];
 // N8N_LOCAL_DIR lets CI keep one install per machine across fresh clones (see .ci/run).
 const ROOT = process.env.N8N_LOCAL_DIR
 	? path.resolve(process.env.N8N_LOCAL_DIR)
@@ -390,6 +395,11 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 				fs.rmSync(dir, { recursive: true, force: true });
 			}
 			return ids;
+		},
+		/** Makes a workflow active (published, in 2.x words) for the next `n8n start`. @param {string} id */
+		async publish(id) {
+			const r = await n8n([...PUBLISH, `--id=${id}`]);
+			if (r.code !== 0) throw new Error(`n8n ${PUBLISH.join(' ')} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
 		},
 		/** Runs a workflow once, like the editor's "Execute workflow". @param {string} id */
 		async execute(id) {
