@@ -130,9 +130,12 @@ async function nodeReturnAll(uf, emu, answers) {
 	const requests = emu.requests.slice(first);
 	assert(requests.every((/** @type {any} */ r) => r.status === 200 && r.path === FIND), 'a find was not 200');
 	assert(answers.length === requests.length, 'every request answered');
-	const exec = x.runData.Calypso[0].executionTime;
-	const window = Math.max(...answers.map((a) => a[1])) - Math.min(...answers.map((a) => a[0]));
-	return { exec, pass: x.runData.Pass[0].executionTime, window, requests: requests.length };
+	const { executionTime: exec, startTime } = x.runData.Calypso[0];
+	const firstIn = Math.min(...answers.map((a) => a[0]));
+	const window = Math.max(...answers.map((a) => a[1])) - firstIn;
+	// n8n starting the node (parameters, credential from its database, decryption) before a request can leave.
+	const start = firstIn - startTime;
+	return { exec, pass: x.runData.Pass[0].executionTime, window, start, requests: requests.length };
 }
 
 /**
@@ -194,7 +197,7 @@ async function benchReturnAll() {
 					`ratio ${(node.exec / loop).toFixed(2)}, floor ${ms(floor)}`);
 			}
 		}
-		const keys = ['exec', 'pass', 'window', 'loop', 'work', 'outside', 'floor', 'ratio', 'floorRatio'];
+		const keys = ['exec', 'pass', 'window', 'start', 'loop', 'work', 'outside', 'floor', 'ratio', 'floorRatio'];
 		return TX.pageSizes.map((size) => ({
 			size,
 			minimum: Math.ceil(TX.count / size),
@@ -367,7 +370,8 @@ function returnAllRows(r1) {
 			['1', `${at}: ratio node / loop (runs: ${r.ratios.map((/** @type {number} */ x) => x.toFixed(2)).join(', ')})`,
 				r.ratio.toFixed(2), '≤ 0.50', verdict(r.ratio <= 0.5 && r.requests === r.minimum)],
 			['1', `${at}: floor = 2 × ${LATENCY_MS} ms + ${r.minimum} × the emulator's ${r.work.toFixed(1)} ms a find + ` +
-				`n8n and the node outside the network (${ms(r.outside)})`, `${ms(r.floor)} (ratio ${r.floorRatio.toFixed(2)})`,
+				`n8n and the node outside the network (${ms(r.outside)}, of which ${ms(r.start)} from the node's start to its ` +
+				'first request)', `${ms(r.floor)} (ratio ${r.floorRatio.toFixed(2)})`,
 				'', ''],
 			['1', `${at}: per item: n8n + the node outside the network; n8n's No Operation node passing them on`,
 				`${us((r.outside * 1000) / TX.count)}; ${us((r.pass * 1000) / TX.count)}`, '', ''],
