@@ -506,7 +506,7 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 
 module.exports = {
 	ensureN8n, createUserFolder, parseExecuteOutput, installPackage, serve, ownerPasswordHash, restClient,
-	freePort, killGroup, run, node24Env, n8nEnv, LINES, LINE, NODE_VERSION, N8N_VERSION, NODE_BIN, N8N_BIN, ROOT,
+	freePort, killGroup, run, nodeEnv, n8nEnv, LINES, LINE, NODE_VERSION, N8N_VERSION, NODE_BIN, N8N_BIN, ROOT,
 	TEST_ENCRYPTION_KEY,
 };
 

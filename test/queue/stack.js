@@ -22,7 +22,7 @@ const {
 	freePort,
 	killGroup,
 	run,
-	node24Env,
+	nodeEnv,
 	n8nEnv,
 	ownerPasswordHash,
 	restClient,
@@ -230,7 +230,7 @@ async function startStack({ packageDir, webhooks = 2, log = () => {} }) {
 		};
 		/** The environment every n8n process shares, plus its own user folder and task-runner port. */
 		const env = async (/** @type {string} */ name, /** @type {Record<string, string>} */ extra = {}) => ({
-			...node24Env(),
+			...nodeEnv(),
 			...n8nEnv(folder(name), await freePort()),
 			DB_TYPE: 'postgresdb',
 			DB_POSTGRESDB_HOST: '127.0.0.1',
