@@ -415,8 +415,9 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 			};
 		},
 		/**
-		 * `n8n start` on 127.0.0.1:port (editor UI + webhooks). Resolves once /healthz/readiness is
-		 * 200 (DB up, app initialised): plain /healthz says ok ≈3 s before the REST API and webhooks exist.
+		 * `n8n start` on 127.0.0.1:port (editor UI + webhooks). Resolves once n8n has activated its active workflows
+		 * and /healthz/readiness is 200 (DB up, app initialised): plain /healthz says ok ≈3 s before the REST API and
+		 * webhooks exist.
 		 * @param {{ port?: number, timeoutMs?: number, extraEnv?: Record<string, string>, onOutput?: (s: string) => void }} [opts]
 		 */
 		async start({ port, timeoutMs = 90000, extraEnv = {}, onOutput } = {}) {
@@ -431,7 +432,14 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 				}),
 			});
 			let output = '';
-			const onData = (/** @type {Buffer} */ d) => { output = (output + d).slice(-20000); onOutput?.(String(d)); };
+			// n8n logs this once its active workflows are activated (their webhooks registered), after /healthz/readiness
+			// already says 200 (1.123 lets webhooks 404 in between).
+			let activated = false;
+			const onData = (/** @type {Buffer} */ d) => {
+				output = (output + d).slice(-20000);
+				activated ||= output.includes('Editor is now accessible via');
+				onOutput?.(String(d));
+			};
 			child.stdout?.on('data', onData);
 			child.stderr?.on('data', onData);
 			const onExit = () => { try { process.kill(-(/** @type {number} */ (child.pid)), 'SIGKILL'); } catch { /* gone */ } };
@@ -440,7 +448,7 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 			const deadline = Date.now() + timeoutMs;
 			while (Date.now() < deadline) {
 				if (child.exitCode !== null) { await stop(); throw new Error(`n8n start exited with ${child.exitCode}:\n${output}`); }
-				const ok = await httpGet(`${url}/healthz/readiness`).then((r) => /** @type {any} */ (r).status === 200, () => false);
+				const ok = activated && await httpGet(`${url}/healthz/readiness`).then((r) => /** @type {any} */ (r).status === 200, () => false);
 				if (ok) return { url, port, child, stop, output: () => output };
 				await new Promise((r) => setTimeout(r, 300));
 			}
