@@ -39,6 +39,8 @@ const VERBOSE = args.has('--verbose');
 const TIMEOUT_MS = 6 * 60 * 1000;
 const t0 = Date.now();
 
+
+
 /** Polls `fn` until it returns a truthy value or the time is up (then returns the last value). @template T */
 async function waitFor(/** @type {() => T} */ fn, timeoutMs = 20000, intervalMs = 100) {
 	const deadline = Date.now() + timeoutMs;
@@ -50,6 +52,7 @@ async function waitFor(/** @type {() => T} */ fn, timeoutMs = 20000, intervalMs 
 	return value;
 }
 const pause = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
+
 
 /** A loopback server that records the JSON bodies POSTed to it (by the workflow's HTTP Request node). */
 async function startSink() {
@@ -351,14 +354,12 @@ async function main() {
 		// the webhook stays registered in its database over a restart, and no lifecycle method runs.
 		// n8n 1.x activates active workflows at every start: checkExists looks the subscription up once, creates nothing.
 		const onStart = N8N_VERSION.startsWith('1.') ? ['POST … 200'] : [];
-		check(
-			`the next start asks Calypso ${onStart.length ? 'only checkExists' : 'nothing'}: the registration and the subscription carry over`,
-			() => {
-				assert.deepEqual(describe(emu.requests.slice(beforeStop)), onStart);
-				assert.equal(emu.subscriptions.length, 1);
-				assert.equal(emu.subscriptions[0].requestId, subscription.requestId);
-			},
-		);
+		const asked = onStart.length ? 'only checkExists' : 'nothing';
+		check(`the next start asks Calypso ${asked}: the registration and the subscription carry over`, () => {
+			assert.deepEqual(describe(emu.requests.slice(beforeStop)), onStart);
+			assert.equal(emu.subscriptions.length, 1);
+			assert.equal(emu.subscriptions[0].requestId, subscription.requestId);
+		});
 		const third = await emu.deliverEvent(subscription.requestId, { transactionId: second.id });
 		await waitFor(() => sink.hits.length >= 3, 20000);
 		check('deliveries after the restart verify against the keys kept in static data, and run', () => {
