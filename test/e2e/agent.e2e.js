@@ -21,7 +21,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build } = require('./checks');
+const { ROOT, tally, say, secs, check, build, n8nOutput } = require('./checks');
 const { ensureN8n, createUserFolder, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator, sign } = require('../emulator');
 const { credentialFor, seedDemo, describeFailure, DEMO_EXTERNAL_ID } = require('../../scripts/examples');
@@ -193,14 +193,7 @@ async function main() {
 			const [answer] = x.runData?.[AGENT]?.[0]?.data?.main?.[0] ?? [];
 			assert.equal(answer?.json?.output, `Customer ID ${customer.id}, email ${customer.email}; not blocked.`);
 		});
-		if (tally.failed && (VERBOSE || !x.result))
-			say(
-				`    n8n output:\n${(x.stdout + x.stderr)
-					.trim()
-					.split('\n')
-					.slice(VERBOSE ? 0 : -20)
-					.join('\n')}`,
-			);
+		if (tally.failed && (VERBOSE || !x.result)) say(n8nOutput(x, VERBOSE));
 	} catch (error) {
 		tally.failed++;
 		say(`✘ the agent e2e could not run: ${error instanceof Error ? error.stack : error}`);
