@@ -329,10 +329,17 @@ function installPackage(/** @type {string} */ userFolder, /** @type {string} */ 
  * readyUrl answers 200. stop() kills the group (n8n and its task runner); so does this process's exit.
  * @param {{ args: string[], env: NodeJS.ProcessEnv, readyUrl: string, timeoutMs?: number, onOutput?: (s: string) => void }} opts
  */
-async function serve({ args, env, readyUrl, timeoutMs = 90000, onOutput }) {
+/** @param {{ args: string[], env: NodeJS.ProcessEnv, readyUrl: string, timeoutMs?: number, onOutput?: (text: string) => void, readyLog?: string }} opts
+ *   readyLog: also wait until n8n has logged this line */
+async function serve({ args, env, readyUrl, timeoutMs = 90000, onOutput, readyLog }) {
 	const child = spawn(NODE_BIN, [N8N_BIN, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
 	let output = '';
-	const onData = (/** @type {Buffer} */ d) => { output = (output + d).slice(-20000); onOutput?.(String(d)); };
+	let logged = readyLog === undefined;
+	const onData = (/** @type {Buffer} */ d) => {
+		output = (output + d).slice(-20000);
+		logged ||= output.includes(/** @type {string} */ (readyLog));
+		onOutput?.(String(d));
+	};
 	child.stdout?.on('data', onData);
 	child.stderr?.on('data', onData);
 	const onExit = () => { try { process.kill(-(/** @type {number} */ (child.pid)), 'SIGKILL'); } catch { /* gone */ } };
@@ -341,7 +348,7 @@ async function serve({ args, env, readyUrl, timeoutMs = 90000, onOutput }) {
 	const deadline = Date.now() + timeoutMs;
 	while (Date.now() < deadline) {
 		if (child.exitCode !== null) { await stop(); throw new Error(`n8n ${args[0]} exited with ${child.exitCode}:\n${output}`); }
-		const ok = await httpGet(readyUrl).then((r) => /** @type {any} */ (r).status === 200, () => false);
+		const ok = logged && await httpGet(readyUrl).then((r) => /** @type {any} */ (r).status === 200, () => false);
 		if (ok) return { child, stop, output: () => output };
 		await new Promise((r) => setTimeout(r, 300));
 	}
@@ -487,8 +494,9 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 			};
 		},
 		/**
-		 * `n8n start` on 127.0.0.1:port (editor UI + webhooks). Resolves once /healthz/readiness is
-		 * 200 (DB up, app initialised): plain /healthz says ok ≈3 s before the REST API and webhooks exist.
+		 * `n8n start` on 127.0.0.1:port (editor UI + webhooks). Resolves once n8n has activated its active workflows
+		 * and /healthz/readiness is 200 (DB up, app initialised): plain /healthz says ok ≈3 s before the REST API and
+		 * webhooks exist.
 		 * @param {{ port?: number, timeoutMs?: number, extraEnv?: Record<string, string>, onOutput?: (s: string) => void }} [opts]
 		 */
 		async start({ port, timeoutMs = 90000, extraEnv = {}, onOutput } = {}) {
@@ -498,7 +506,12 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 				N8N_LISTEN_ADDRESS: '127.0.0.1', N8N_HOST: '127.0.0.1', N8N_PORT: String(port),
 				N8N_PROTOCOL: 'http', N8N_EDITOR_BASE_URL: `${url}/`, N8N_WEBHOOK_URL: `${url}/`, ...extraEnv,
 			});
-			const server = await serve({ args: ['start'], env, readyUrl: `${url}/healthz/readiness`, timeoutMs, onOutput });
+			// n8n logs "Editor is now accessible via" once its active workflows are activated (their webhooks
+			// registered), after /healthz/readiness already says 200 (1.123 lets webhooks 404 in between).
+			const server = await serve({
+				args: ['start'], env, readyUrl: `${url}/healthz/readiness`, timeoutMs, onOutput,
+				readyLog: 'Editor is now accessible via',
+			});
 			return { url, port, ...server };
 		},
 	};

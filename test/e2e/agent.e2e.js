@@ -21,7 +21,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build } = require('./checks');
+const { ROOT, tally, say, secs, check, build, n8nOutput } = require('./checks');
 const { ensureN8n, createUserFolder, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator, sign } = require('../emulator');
 const { credentialFor, seedDemo, describeFailure, DEMO_EXTERNAL_ID } = require('../../scripts/examples');
@@ -51,11 +51,14 @@ function script(body) {
 	const messages = body.messages ?? [];
 	const result = messages.findLast((/** @type {any} */ m) => m.role === 'tool');
 	if (!result) {
-		const tool = (body.tools ?? []).find((/** @type {any} */ t) => /\bexternal id\b/i.test(t.function?.description));
+		const tool = (body.tools ?? []).find((/** @type {any} */ t) =>
+			/\bexternal id\b/i.test(t.function?.description),
+		);
 		if (!tool) throw new Error('no tool says it finds customers by external ID');
-		const [param] = Object.entries(tool.function.parameters?.properties ?? {}).find(([, p]) =>
-			/user id/i.test(/** @type {any} */ (p).description ?? ''),
-		) ?? [];
+		const [param] =
+			Object.entries(tool.function.parameters?.properties ?? {}).find(([, p]) =>
+				/user id/i.test(/** @type {any} */ (p).description ?? ''),
+			) ?? [];
 		if (!param) throw new Error(`tool ${tool.function.name} has no parameter described as a user ID`);
 		const question = textOf(messages.findLast((/** @type {any} */ m) => m.role === 'user'));
 		const userId = /\b(?:[a-z0-9]+-)*user-\d+\b/i.exec(question)?.[0];
@@ -74,7 +77,9 @@ function script(body) {
 
 async function main() {
 	const watchdog = setTimeout(() => {
-		say(`\n✘ agent e2e timed out after ${secs(TIMEOUT_MS)}\n${tally.passed} passed, ${tally.failed + 1} failed`);
+		say(
+			`\n✘ agent e2e timed out after ${secs(TIMEOUT_MS)}\n${tally.passed} passed, ${tally.failed + 1} failed`,
+		);
 		process.exit(1);
 	}, TIMEOUT_MS);
 	watchdog.unref();
@@ -100,12 +105,19 @@ async function main() {
 		userFolder = uf.userFolder;
 		await uf.importCredentials([
 			...credentialFor(emu),
-			{ id: 'openai-demo', name: 'OpenAI', type: 'openAiApi', data: { apiKey: OPENAI_KEY, url: model.baseUrl } },
+			{
+				id: 'openai-demo',
+				name: 'OpenAI',
+				type: 'openAiApi',
+				data: { apiKey: OPENAI_KEY, url: model.baseUrl },
+			},
 		]);
 		const id = await uf.importWorkflow(workflow);
 		const x = await uf.execute(id);
 		const chats = model.requests.filter((r) => r.path.endsWith('/chat/completions'));
-		say(`AI agent with Calypso Pay Tools [n8n ${N8N_VERSION}, ${secs(x.ms)}, ${chats.length} model requests, ${emu.requests.length} Calypso requests]`);
+		say(
+			`AI agent with Calypso Pay Tools [n8n ${N8N_VERSION}, ${secs(x.ms)}, ${chats.length} model requests, ${emu.requests.length} Calypso requests]`,
+		);
 
 		check('the workflow succeeds', () => {
 			if (!x.ok) assert.fail(`execution failed: ${describeFailure(x)}`);
@@ -121,31 +133,41 @@ async function main() {
 		const tools = Object.fromEntries(
 			(chats[0]?.body?.tools ?? []).map((/** @type {any} */ t) => [t.function?.name, t.function]),
 		);
-		check('n8n offers the three Calypso Pay Tools, named after their nodes, described by their operation', () => {
-			assert.deepEqual(Object.keys(tools).sort(), ['Deposit_address', 'Find_customer_by_user_ID', 'Recent_transactions']);
-			assert.match(tools.Find_customer_by_user_ID.description, /customers? by external ID.*Calypso Pay/i);
-			assert.match(tools.Deposit_address.description, /deposit address.*Calypso Pay/i);
-			assert.match(tools.Recent_transactions.description, /transactions.*Calypso Pay/i);
-		});
-		check('each tool schema names exactly the parameters the model fills, required, with their $fromAI descriptions', () => {
-			for (const [name, node] of [
-				['Find_customer_by_user_ID', 'Find customer by user ID'],
-				['Deposit_address', 'Deposit address'],
-				['Recent_transactions', 'Recent transactions'],
-			]) {
-				const expected = fromAi(node);
-				const schema = tools[name]?.parameters;
-				assert.equal(schema?.type, 'object', name);
-				assert.deepEqual(Object.keys(schema.properties ?? {}).sort(), Object.keys(expected).sort(), name);
-				assert.deepEqual([...(schema.required ?? [])].sort(), Object.keys(expected).sort(), name);
-				for (const [key, description] of Object.entries(expected)) {
-					assert.equal(schema.properties[key].type, 'string', `${name}.${key}`);
-					assert.equal(schema.properties[key].description, description, `${name}.${key}`);
+		check(
+			'n8n offers the three Calypso Pay Tools, named after their nodes, described by their operation',
+			() => {
+				assert.deepEqual(Object.keys(tools).sort(), [
+					'Deposit_address',
+					'Find_customer_by_user_ID',
+					'Recent_transactions',
+				]);
+				assert.match(tools.Find_customer_by_user_ID.description, /customers? by external ID.*Calypso Pay/i);
+				assert.match(tools.Deposit_address.description, /deposit address.*Calypso Pay/i);
+				assert.match(tools.Recent_transactions.description, /transactions.*Calypso Pay/i);
+			},
+		);
+		check(
+			'each tool schema names exactly the parameters the model fills, required, with their $fromAI descriptions',
+			() => {
+				for (const [name, node] of [
+					['Find_customer_by_user_ID', 'Find customer by user ID'],
+					['Deposit_address', 'Deposit address'],
+					['Recent_transactions', 'Recent transactions'],
+				]) {
+					const expected = fromAi(node);
+					const schema = tools[name]?.parameters;
+					assert.equal(schema?.type, 'object', name);
+					assert.deepEqual(Object.keys(schema.properties ?? {}).sort(), Object.keys(expected).sort(), name);
+					assert.deepEqual([...(schema.required ?? [])].sort(), Object.keys(expected).sort(), name);
+					for (const [key, description] of Object.entries(expected)) {
+						assert.equal(schema.properties[key].type, 'string', `${name}.${key}`);
+						assert.equal(schema.properties[key].description, description, `${name}.${key}`);
+					}
 				}
-			}
-			assert.match(tools.Find_customer_by_user_ID.parameters.properties.externalId.description, /user ID/);
-			assert.match(tools.Deposit_address.parameters.properties.customerId.description, /UUID/);
-		});
+				assert.match(tools.Find_customer_by_user_ID.parameters.properties.externalId.description, /user ID/);
+				assert.match(tools.Deposit_address.parameters.properties.customerId.description, /UUID/);
+			},
+		);
 
 		check('the tool call reached the emulator once, signed, for the external ID from the question', () => {
 			assert.equal(emu.requests.length, 1);
@@ -163,14 +185,15 @@ async function main() {
 			assert.equal(call?.tool_calls?.[0]?.function?.name, 'Find_customer_by_user_ID');
 			assert.equal(result?.tool_call_id, call.tool_calls[0].id);
 			const content = textOf(result);
-			for (const value of [customer.id, customer.email, DEMO_EXTERNAL_ID]) assert.ok(content.includes(String(value)), `${value} in ${content}`);
+			for (const value of [customer.id, customer.email, DEMO_EXTERNAL_ID])
+				assert.ok(content.includes(String(value)), `${value} in ${content}`);
 			assert.ok(!content.includes(emu.credentials.apiSecret), 'no secret in what the model sees');
 		});
 		check("the agent's answer carries the customer", () => {
 			const [answer] = x.runData?.[AGENT]?.[0]?.data?.main?.[0] ?? [];
 			assert.equal(answer?.json?.output, `Customer ID ${customer.id}, email ${customer.email}; not blocked.`);
 		});
-		if (tally.failed && (VERBOSE || !x.result)) say(`    n8n output:\n${(x.stdout + x.stderr).trim().split('\n').slice(VERBOSE ? 0 : -20).join('\n')}`);
+		if (tally.failed && (VERBOSE || !x.result)) say(n8nOutput(x, VERBOSE));
 	} catch (error) {
 		tally.failed++;
 		say(`✘ the agent e2e could not run: ${error instanceof Error ? error.stack : error}`);
@@ -185,6 +208,8 @@ async function main() {
 }
 
 main().catch((error) => {
-	say(`\n✘ agent e2e could not run: ${error instanceof Error ? error.stack : error}\n${tally.passed} passed, ${tally.failed + 1} failed`);
+	say(
+		`\n✘ agent e2e could not run: ${error instanceof Error ? error.stack : error}\n${tally.passed} passed, ${tally.failed + 1} failed`,
+	);
 	process.exitCode = 1;
 });

@@ -22,6 +22,12 @@ function check(name, fn) {
 	}
 }
 
+/** What n8n printed for an execution, to show under failed checks: the last 20 lines, or all when verbose. */
+function n8nOutput(/** @type {{ stdout: string, stderr: string }} */ x, verbose = false) {
+	const lines = (x.stdout + x.stderr).trim().split('\n');
+	return `    n8n output:\n${lines.slice(verbose ? 0 : -20).join('\n')}`;
+}
+
 /** `npm run build`, quietly unless it fails. */
 function build() {
 	return new Promise((resolve, reject) => {
@@ -36,4 +42,4 @@ function build() {
 	});
 }
 
-module.exports = { ROOT, tally, say, secs, check, build };
+module.exports = { ROOT, tally, say, secs, check, build, n8nOutput };

@@ -17,7 +17,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build } = require('./checks');
+const { ROOT, tally, say, secs, check, build, n8nOutput } = require('./checks');
 const { ensureN8n, createUserFolder, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator } = require('../emulator');
 const {
@@ -482,15 +482,7 @@ async function runLane(lane) {
 			const failedBeforeJob = tally.failed;
 			say(`${job.title} [${lane.name}, ${secs(x.ms)}, ${requests.length} requests]`);
 			job.verify(x, requests, emu);
-			if (tally.failed > failedBeforeJob && (VERBOSE || !x.result)) {
-				say(
-					`    n8n output:\n${(x.stdout + x.stderr)
-						.trim()
-						.split('\n')
-						.slice(VERBOSE ? 0 : -20)
-						.join('\n')}`,
-				);
-			}
+			if (tally.failed > failedBeforeJob && (VERBOSE || !x.result)) say(n8nOutput(x, VERBOSE));
 		}
 	} catch (error) {
 		tally.failed++;

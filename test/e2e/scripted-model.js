@@ -34,7 +34,9 @@ function completion(reply, model, turn) {
 		object: 'chat.completion',
 		created: Math.floor(Date.now() / 1000),
 		model,
-		choices: [{ index: 0, message, logprobs: null, finish_reason: 'content' in reply ? 'stop' : 'tool_calls' }],
+		choices: [
+			{ index: 0, message, logprobs: null, finish_reason: 'content' in reply ? 'stop' : 'tool_calls' },
+		],
 		usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
 	};
 }
@@ -65,7 +67,12 @@ async function startScriptedModel(script) {
 		req.on('data', (d) => (raw += d));
 		req.on('end', () => {
 			/** @type {ModelRequest} */
-			const entry = { method: String(req.method), path: String(req.url), headers: req.headers, body: undefined };
+			const entry = {
+				method: String(req.method),
+				path: String(req.url),
+				headers: req.headers,
+				body: undefined,
+			};
 			requests.push(entry);
 			const fail = (/** @type {number} */ status, /** @type {string} */ message) => {
 				entry.error = message;
@@ -78,7 +85,10 @@ async function startScriptedModel(script) {
 				return fail(400, 'the body is not JSON');
 			}
 			if (req.method !== 'POST' || !String(req.url).endsWith('/chat/completions'))
-				return fail(404, `the scripted model only answers POST /v1/chat/completions, not ${req.method} ${req.url}`);
+				return fail(
+					404,
+					`the scripted model only answers POST /v1/chat/completions, not ${req.method} ${req.url}`,
+				);
 			try {
 				entry.reply = script(entry.body, turn);
 			} catch (error) {

@@ -389,8 +389,11 @@ async function main() {
 		await pause(5000);
 		// n8n 2.41 registers webhooks when a publication is processed (its "publication outbox"), not at every start:
 		// the webhook stays registered in its database over a restart, and no lifecycle method runs.
-		check('the next start asks Calypso nothing: the registration and the subscription carry over', () => {
-			assert.deepEqual(describe(emu.requests.slice(beforeStop)), []);
+		// n8n 1.x activates active workflows at every start: checkExists looks the subscription up once, creates nothing.
+		const onStart = N8N_VERSION.startsWith('1.') ? ['POST … 200'] : [];
+		const asked = onStart.length ? 'only checkExists' : 'nothing';
+		check(`the next start asks Calypso ${asked}: the registration and the subscription carry over`, () => {
+			assert.deepEqual(describe(emu.requests.slice(beforeStop)), onStart);
 			assert.equal(emu.subscriptions.length, 1);
 			assert.equal(emu.subscriptions[0].requestId, subscription.requestId);
 		});
