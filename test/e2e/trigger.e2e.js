@@ -28,7 +28,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 const { ROOT, tally, say, secs, check, build } = require('./checks');
-const { ensureN8n, createUserFolder, ownerPasswordHash, restClient } = require('../../scripts/n8n-local');
+const { ensureN8n, createUserFolder, ownerPasswordHash, restClient, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
 
 const EXAMPLE_FILE = path.join(ROOT, 'examples', 'calypso-trigger-deposits.json');
