@@ -85,13 +85,19 @@ function run(cmd, args, { cwd, env, onLine } = {}) {
 	const t0 = Date.now();
 	return new Promise((resolve, reject) => {
 		const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+		// A caller that exits early (a watchdog's process.exit) must not leave the command running: an orphaned
+		// `n8n execute` was seen spinning for an hour.
+		const onExit = () => { try { child.kill('SIGKILL'); } catch { /* gone */ } };
+		process.once('exit', onExit);
 		let stdout = '';
 		let stderr = '';
 		child.stdout.on('data', (d) => { stdout += d; onLine?.(String(d)); });
 		child.stderr.on('data', (d) => { stderr += d; onLine?.(String(d)); });
 		child.on('error', reject);
-		child.on('close', (code, signal) =>
-			resolve({ code: code ?? (signal ? 128 : 1), signal, stdout, stderr, ms: Date.now() - t0 }));
+		child.on('close', (code, signal) => {
+			process.removeListener('exit', onExit);
+			resolve({ code: code ?? (signal ? 128 : 1), signal, stdout, stderr, ms: Date.now() - t0 });
+		});
 	});
 }
 
