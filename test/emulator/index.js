@@ -321,6 +321,10 @@ function createEmulator(options = {}) {
 		/** @type {Map<string, any>} */ transactions: new Map(),
 		/** @type {Map<string, any>} */ subscriptions: new Map(),
 	};
+	/** Bumped whenever a transaction is added or all are removed: what `findIndex` is valid for. */
+	let txVersion = 0;
+	/** Sorted, filtered transaction lists by find query (see sortedTransactions). */
+	const findIndex = { version: 0, rows: 0, /** @type {Map<string, any[]>} */ lists: new Map() };
 	/** @type {any[]} */
 	const requests = [];
 	/** @type {any[]} */
@@ -439,29 +443,46 @@ function createEmulator(options = {}) {
 			if (!TX_FIELDS.includes(p.properties))
 				throw badRequest(`payload.properties: unknown sort property '${p.properties}'`);
 			getCustomer(p.customerId);
-			const dir = p.sort === 'DESC' ? -1 : 1;
-			const key = p.properties;
-			// Filtered and sorted on the stored rows; only the page is turned into DTOs.
-			/** @param {any} t */
-			const value = (t) => (key === 'complianceState' ? txDTO(t)[key] : t[key]);
-			const all = [...state.transactions.values()]
-				.filter(
-					(t) =>
-						t.customerId === p.customerId &&
-						matchesFilter(p.currencyFilter, t.currency, true) &&
-						matchesFilter(p.transactionStateFilter, t.transactionState, false),
-				)
-				.sort((a, b) => dir * compareValues(value(a), value(b)) || compareValues(a.id, b.id));
+			const all = sortedTransactions(p);
 			const size = Math.max(1, Math.min(p.pageSize, Number(opts.maxPageSize) || p.pageSize));
 			const total = Math.ceil(all.length / size);
 			// findFaults.repeatLastPage: a page past the end answers with the last page again.
 			const pageNumber =
 				findFaults.repeatLastPage && total > 0 ? Math.min(p.pageNumber, total) : p.pageNumber;
 			const start = (pageNumber - 1) * size;
-			const page = { result: all.slice(start, start + size).map(txDTO), page: p.pageNumber, size };
+			const page = { result: all.slice(start, start + size), page: p.pageNumber, size };
 			return findFaults.noTotal ? page : { ...page, total, totalElements: all.length };
 		},
 	};
+
+	/**
+	 * The customer's transactions matching a find's filters, as the API shows them, in the find's order: filtered,
+	 * projected and sorted once, then kept (as a database keeps an index) until a transaction is added or the
+	 * emulator is reset, so a find costs what its page costs, not a sort of every row. @param {any} p a find payload
+	 */
+	function sortedTransactions(p) {
+		if (findIndex.version !== txVersion || findIndex.rows !== state.transactions.size) {
+			findIndex.lists.clear();
+			findIndex.version = txVersion;
+			findIndex.rows = state.transactions.size;
+		}
+		const cacheKey = JSON.stringify([p.customerId, p.properties, p.sort, p.currencyFilter, p.transactionStateFilter]);
+		const cached = findIndex.lists.get(cacheKey);
+		if (cached) return cached;
+		const dir = p.sort === 'DESC' ? -1 : 1;
+		const key = p.properties;
+		const all = [...state.transactions.values()]
+			.filter(
+				(t) =>
+					t.customerId === p.customerId &&
+					matchesFilter(p.currencyFilter, t.currency, true) &&
+					matchesFilter(p.transactionStateFilter, t.transactionState, false),
+			)
+			.map(txDTO)
+			.sort((a, b) => dir * compareValues(a[key], b[key]) || compareValues(a.id, b.id));
+		findIndex.lists.set(cacheKey, all);
+		return all;
+	}
 
 	/**
 	 * Checks Key and Sign, then parses the body. Throws ApiError on failure.
@@ -940,6 +961,7 @@ function createEmulator(options = {}) {
 			state.customers.clear();
 			state.purses.clear();
 			state.transactions.clear();
+			txVersion++;
 			state.subscriptions.clear();
 			requests.length = 0;
 			deliveries.length = 0;
@@ -1056,6 +1078,7 @@ function createEmulator(options = {}) {
 					customerId,
 				};
 				state.transactions.set(t.id, t);
+				txVersion++;
 				out.push(txDTO(t));
 			}
 			return out;

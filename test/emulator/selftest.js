@@ -168,6 +168,10 @@ async function main() {
 		expectError(await call('transaction/find', { ...base, pageNumber: 0 }), 400, '001');
 		expectError(await call('transaction/find', { ...base, pageSize: 0 }), 400, '001');
 		expectError(await call('transaction/find', { ...base, customerId: crypto.randomUUID() }), 400, '004');
+		// The same query again after a deposit: the kept order (the emulator's index) is not served stale.
+		const [newest] = emu.seedTransactions(c.id, 1, { startDate: new Date(Date.now() + 60000) });
+		const again = await call('transaction/find', base);
+		assert.deepEqual([again.json.result[0].id, again.json.totalElements], [newest.id, 26]);
 	});
 	test('transaction/find faults: deposit after a page, no total, repeated last page, held pages', async () => {
 		const c = emu.seedCustomer();
