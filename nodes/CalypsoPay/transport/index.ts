@@ -383,7 +383,9 @@ export class CalypsoClient {
 			throw pageError;
 		}
 
-		const items = uniqueById(pages.flat());
+		const rows = pages.flat();
+		// `distinct` counts each row the first time its id came in: equal to all rows, there is nothing to remove.
+		const items = distinct === rows.length ? rows : uniqueById(rows);
 		const expected = first.totalElements;
 		if (options.returnAll && counted && typeof expected === 'number' && items.length < expected) {
 			throw new NodeOperationError(
