@@ -58,6 +58,12 @@ export interface Fault {
 	 * gateway giving up in front of a backend that still finishes; without them the normal answer comes on landing.
 	 */
 	landAfterMs?: number;
+	/**
+	 * First wait until this many requests are in flight at once, this one included (at most 2 s); with
+	 * `RecordedRequest.inFlight` a test sees requests were sent concurrently without timing anything. Alone (no
+	 * `status`, `body`, `drop` or `landAfterMs`) the request is then answered normally, after `delayMs`.
+	 */
+	holdUntilInFlight?: number;
 }
 
 export interface RecordedRequest {

@@ -824,7 +824,7 @@ function createEmulator(options = {}) {
 			await send(fault.status || 500, body, fault.headers || {});
 		};
 
-		const fault = faults.find((f) => {
+		let fault = faults.find((f) => {
 			if (!(f.times > 0)) return false;
 			if (f.method && f.method !== req.method) return false;
 			if (f.path && !urlPath.endsWith(f.path)) return false;
@@ -860,6 +860,23 @@ function createEmulator(options = {}) {
 			}
 		};
 
+		/** Waits until `count` requests are in flight at once (this one included), at most 2 s. @param {number} count */
+		const holdUntilInFlight = async (count) => {
+			const waiter = { peak: record.inFlight };
+			const until = Date.now() + 2000;
+			held.add(waiter);
+			while (waiter.peak < count && Date.now() < until && !stopping) await sleep(2);
+			held.delete(waiter);
+		};
+		if (fault?.holdUntilInFlight) {
+			await holdUntilInFlight(fault.holdUntilInFlight);
+			// Nothing else to do: after its delay the request is answered normally.
+			if (fault.status === undefined && fault.body === undefined && !fault.drop && fault.landAfterMs === undefined) {
+				await sleep(fault.delayMs || 0);
+				fault = undefined;
+			}
+		}
+
 		if (fault && fault.landAfterMs !== undefined) {
 			// A slow backend: the request lands later, whatever the client was told or did meanwhile.
 			const era = resets;
@@ -878,12 +895,7 @@ function createEmulator(options = {}) {
 		if (op !== 'transaction/find' || status !== 200) return send(status, result);
 		const { pageNumber, customerId, currencyFilter } = parsed.payload;
 		// findFaults.holdUntilInFlight: pages after the first wait for company (at most 2 s).
-		const waiter = { peak: record.inFlight };
-		const until = Date.now() + 2000;
-		const isHeld = () => pageNumber > 1 && waiter.peak < (Number(findFaults.holdUntilInFlight) || 0);
-		held.add(waiter);
-		while (isHeld() && Date.now() < until && !stopping) await sleep(2);
-		held.delete(waiter);
+		if (pageNumber > 1 && findFaults.holdUntilInFlight) await holdUntilInFlight(findFaults.holdUntilInFlight);
 		await send(status, result);
 		if (findFaults.depositAfterPage === pageNumber) {
 			// A deposit arrives once this page is out: created now, so newest first puts it on top, oldest first last.

@@ -20,22 +20,18 @@ describe('router', () => {
 			server.emulator.seedCustomer({ email: `c${i}@example.com` }),
 		);
 		const slow = customers[0];
-		server.emulator.injectFault({
-			path: 'customer/get',
-			match: (request) =>
-				(request.body?.payload as { customerId?: string } | undefined)?.customerId === slow.id,
-			afterProcessing: true,
-			delayMs: 300,
-			status: 200,
-			body: slow,
-		});
+		const isSlow = (request: { body: Record<string, unknown> | undefined }) =>
+			(request.body?.payload as { customerId?: string } | undefined)?.customerId === slow.id;
+		// Every answer waits until all twelve requests are in flight; the first item's then comes last.
+		server.emulator.injectFault({ path: 'customer/get', match: isSlow, holdUntilInFlight: 12, delayMs: 100 });
+		server.emulator.injectFault({ path: 'customer/get', times: 11, holdUntilInFlight: 12 });
 		const run = await getCustomers(customers.map((c) => c.id));
 		expect(run.status).toBe('success');
 		expect(run.items.map((item) => item.json.email)).toEqual(customers.map((c) => c.email));
 		expect(run.items.map((item) => item.pairedItem)).toEqual(customers.map((_, i) => ({ item: i })));
-		// The other eleven were all sent while the first was still waiting: they ran concurrently.
-		const first = server.emulator.requests[0];
-		expect(server.emulator.requests.slice(1).every((request) => request.at < first.at + 300)).toBe(true);
+		const { requests } = server.emulator;
+		expect(Math.max(...requests.map((request) => request.inFlight))).toBe(12);
+		expect(requests.find(isSlow)?.response).toMatchObject({ id: slow.id });
 	});
 
 	test('Concurrency 1 sends one item after another', async () => {
@@ -46,23 +42,24 @@ describe('router', () => {
 			{ concurrency: 1 },
 		);
 		expect(run.items.map((item) => item.json.id)).toEqual(customers.map((c) => c.id));
-		const arrivals = server.emulator.requests.map((request) => request.at);
-		for (let i = 1; i < arrivals.length; i++)
-			expect(arrivals[i] - arrivals[i - 1]).toBeGreaterThanOrEqual(24);
+		// Each request arrived when nothing else was in flight.
+		expect(server.emulator.requests.map((request) => request.inFlight)).toEqual([1, 1, 1, 1, 1]);
 	});
 
 	test('a bounded pool: never more items in flight than Concurrency', async () => {
-		server.emulator.options.latencyMs = 40;
 		const customers = Array.from({ length: 12 }, () => server.emulator.seedCustomer());
+		// The first four answers wait until four are in flight: the pool fills up to its bound, and no further.
+		server.emulator.injectFault({ path: 'customer/get', times: 4, holdUntilInFlight: 4 });
+		server.emulator.options.latencyMs = 20;
 		const run = await getCustomers(
 			customers.map((c) => c.id),
 			{ concurrency: 4 },
 		);
-		expect(run.items).toHaveLength(12);
-		const arrivals = server.emulator.requests.map((request) => request.at).sort((a, b) => a - b);
-		// With 4 at a time and 40 ms per answer, the fifth request cannot arrive before the first answer.
-		expect(arrivals[4] - arrivals[0]).toBeGreaterThanOrEqual(39);
-		expect(arrivals[3] - arrivals[0]).toBeLessThan(39);
+		expect(run.items.map((item) => item.json.id)).toEqual(customers.map((c) => c.id));
+		const inFlight = server.emulator.requests.map((request) => request.inFlight);
+		expect(inFlight).toHaveLength(12);
+		expect(inFlight.slice(0, 4)).toEqual([1, 2, 3, 4]);
+		expect(Math.max(...inFlight)).toBe(4);
 	});
 
 	test('a Concurrency outside 1..100 is refused before anything is sent', async () => {
