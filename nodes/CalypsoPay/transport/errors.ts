@@ -137,21 +137,27 @@ export function calypsoNetworkError(node: INode, code: string, context: ErrorCon
 }
 
 /**
- * A 2xx answer without the list the API documents (`customers`, `purses`, `result`): never read as an empty list,
- * which would let Get or Create, or the recovery of a create, create a customer that may exist.
+ * A 2xx answer without the list the API documents under `key` (`customers`, `purses`, `result`; `where`: e.g.
+ * "page 2 of 3"): never read as an empty list, which would let Get or Create, or the recovery of a create, create a
+ * customer that may exist, or pass a short transaction list on as whole.
  */
 export function wrongShapeError(
 	node: INode,
 	operation: string,
 	key: string,
 	body: unknown,
+	where?: string,
 ): NodeOperationError {
-	const seen =
+	const keys = body && typeof body === 'object' ? Object.keys(body).slice(0, 10) : [];
+	const had =
 		body && typeof body === 'object'
-			? `fields: ${Object.keys(body).slice(0, 8).join(', ') || 'none'}`
-			: typeof body;
-	return new NodeOperationError(node, `Calypso's answer to ${operation} has no "${key}" list`, {
-		description: `Calypso answered with success but not in the documented form (${seen}). Nothing was assumed from it. Check that the Base URL in the credential points at the Calypso API itself, not at a proxy or another service.`,
+			? keys.length > 0
+				? `only ${keys.map((name) => `"${name}"`).join(', ')}`
+				: 'no fields'
+			: `no fields (it was ${body === '' || body === undefined || body === null ? 'empty' : `a ${typeof body}`})`;
+	const at = where === undefined ? '' : ` (${where})`;
+	return new NodeOperationError(node, `Calypso's answer to ${operation} has no "${key}" list${at}`, {
+		description: `The API documents a "${key}" array here; the answer had ${had}. Nothing is returned rather than an empty list. Check that the Base URL in the credential points at the Calypso API itself, not at a proxy or another service.`,
 	});
 }
 

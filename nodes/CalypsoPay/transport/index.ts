@@ -339,7 +339,8 @@ export class CalypsoClient {
 			const of = reportedPages > 0 ? ` of ${reportedPages}` : '';
 			const where = `page ${pageNumber}${of}`;
 			const page = await this.request(path, { ...query, pageNumber, pageSize }, { where });
-			const rows = resultList(this.node, path, page, where);
+			const rows = page.result as IDataObject[];
+			if (!Array.isArray(rows)) throw wrongShapeError(this.node, path, 'result', page, where);
 			pages[pageNumber - 1] = rows;
 			if (typeof page.total === 'number') reportedPages = Math.max(reportedPages, page.total);
 			let added = 0;
@@ -423,15 +424,6 @@ function redirectError(
 
 /** Pages fetched at once by one Find. */
 export const PAGE_CONCURRENCY = 10;
-
-/** The `result` list of a Find answer; a 2xx answer without one is an error, never an empty list. */
-function resultList(node: INode, path: string, page: IDataObject, where: string): IDataObject[] {
-	if (Array.isArray(page.result)) return page.result as IDataObject[];
-	const keys = Object.keys(page).slice(0, 10);
-	throw new NodeOperationError(node, `Calypso's answer to ${path} has no "result" list (${where})`, {
-		description: `The API documents a "result" array of transactions here; the answer had ${keys.length > 0 ? `only ${keys.map((key) => `"${key}"`).join(', ')}` : 'no fields'}. Nothing is returned rather than an empty list. Check the Base URL in the credential: something other than Calypso may be answering.`,
-	});
-}
 
 function countItems(pages: IDataObject[][]): number {
 	return pages.reduce((sum, page) => sum + (page?.length ?? 0), 0);
