@@ -25,7 +25,7 @@ const { promisify } = require('node:util');
 const { performance } = require('node:perf_hooks');
 const { createEmulator } = require('../test/emulator');
 const {
-	ensureN8n, createUserFolder, parseExecuteOutput, ownerPasswordHash, restClient, N8N_VERSION, NODE_VERSION,
+	ensureN8n, createUserFolder, parseExecuteOutput, ownerEnv, restClient, N8N_VERSION, NODE_VERSION,
 } = require('../scripts/n8n-local');
 const N8N_ROOT = require('../scripts/n8n-local').ROOT;
 const { startStack, waitFor } = require('../test/queue/stack');
@@ -255,13 +255,7 @@ async function benchReturnAll() {
 		await uf.importCredentials([{ ...CALYPSO_CRED.calypsoPayApi, type: 'calypsoPayApi', data: { ...emu.credentials } }]);
 		await uf.importWorkflows([returnAllWorkflow(id, false), returnAllWorkflow(id, true)]);
 		await uf.publish(RETURN_ALL_SERVED);
-		server = await uf.start({
-			extraEnv: {
-				N8N_INSTANCE_OWNER_MANAGED_BY_ENV: 'true',
-				N8N_INSTANCE_OWNER_EMAIL: OWNER.email,
-				N8N_INSTANCE_OWNER_PASSWORD_HASH: ownerPasswordHash(OWNER.password),
-			},
-		});
+		server = await uf.start({ extraEnv: ownerEnv(OWNER) });
 		const rest = await restClient(server.url, OWNER);
 		log(`  warm-up (not counted): ${SERVED_WARM_UP} executions in the running n8n, one \`n8n execute\`, one loop…`);
 		emu.options.maxPageSize = TX.pageSizes[0];

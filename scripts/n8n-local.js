@@ -369,6 +369,18 @@ function ownerPasswordHash(/** @type {string} */ password) {
 }
 
 /**
+ * The environment that makes `owner` the instance owner when n8n starts (2.x; 1.x ignores it, and `restClient` sets
+ * the owner up as the setup screen does). @param {{ email: string, password: string }} owner
+ */
+function ownerEnv(owner) {
+	return {
+		N8N_INSTANCE_OWNER_MANAGED_BY_ENV: 'true',
+		N8N_INSTANCE_OWNER_EMAIL: owner.email,
+		N8N_INSTANCE_OWNER_PASSWORD_HASH: ownerPasswordHash(owner.password),
+	};
+}
+
+/**
  * Logs in to a running n8n as the owner; returns a small authenticated client for n8n's routes (`/rest/…`,
  * `/types/…`), as the editor calls them. @param {string} baseUrl @param {{ email: string, password: string }} owner
  */
@@ -524,7 +536,7 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 }
 
 module.exports = {
-	ensureN8n, createUserFolder, parseExecuteOutput, installPackage, serve, ownerPasswordHash, restClient,
+	ensureN8n, createUserFolder, parseExecuteOutput, installPackage, serve, ownerEnv, restClient,
 	freePort, killGroup, run, nodeEnv, n8nEnv, LINES, LINE, NODE_VERSION, N8N_VERSION, NODE_BIN, N8N_BIN, ROOT,
 	TEST_ENCRYPTION_KEY,
 };

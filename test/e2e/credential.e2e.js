@@ -17,7 +17,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { ROOT, tally, say, secs, check, build } = require('./checks');
-const { ensureN8n, createUserFolder } = require('../../scripts/n8n-local');
+const { ensureN8n, createUserFolder, ownerEnv, restClient } = require('../../scripts/n8n-local');
 const { createEmulator, sign } = require('../emulator');
 const {
 	credentialFor,
@@ -31,13 +31,7 @@ const args = new Set(process.argv.slice(2));
 const VERBOSE = args.has('--verbose');
 const TIMEOUT_MS = 10 * 60 * 1000;
 const t0 = Date.now();
-const OWNER = {
-	email: 'e2e@calypso.local',
-	firstName: 'Calypso',
-	lastName: 'E2E',
-	password: 'CalypsoE2e-2026',
-};
-const BROWSER_ID = 'n8n-nodes-calypso-credential-e2e';
+const OWNER = { email: 'e2e@calypso.local', password: 'CalypsoE2e-2026' };
 const EXAMPLE_FILE = path.join(ROOT, 'examples', 'custom-api-call-webhook-cleanup.json');
 const SUBSCRIPTIONS = '/api/v1/subscription/webhook';
 /** @type {import('../emulator').ForeignServer[]} */
@@ -230,39 +224,17 @@ async function customApiCall(emu, uf) {
 }
 
 /**
- * n8n's REST calls as the logged-in owner.
+ * The editor's "Test" button on the saved credential, with the data as edited, as the logged-in owner.
  * @param {string} url
  */
 async function ownerSession(url) {
-	const headers = { 'content-type': 'application/json', 'browser-id': BROWSER_ID };
-	const setup = await fetch(`${url}/rest/owner/setup`, {
-		method: 'POST',
-		headers,
-		body: JSON.stringify(OWNER),
-	});
-	if (!setup.ok)
-		throw new Error(`POST /rest/owner/setup answered ${setup.status}: ${(await setup.text()).slice(0, 300)}`);
-	const login = await fetch(`${url}/rest/login`, {
-		method: 'POST',
-		headers,
-		body: JSON.stringify({ emailOrLdapLoginId: OWNER.email, password: OWNER.password }),
-	});
-	if (!login.ok)
-		throw new Error(`POST /rest/login answered ${login.status}: ${(await login.text()).slice(0, 300)}`);
-	const cookie = (login.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0]).join('; ');
-	if (!/n8n-auth=/.test(cookie)) throw new Error(`POST /rest/login set no n8n-auth cookie (${cookie})`);
-	/** The editor's "Test" button on the saved credential, with the data as edited. @param {object} data */
-	return async (data) => {
-		const res = await fetch(`${url}/rest/credentials/test`, {
-			method: 'POST',
-			headers: { ...headers, cookie },
-			body: JSON.stringify({
-				credentials: { id: CREDENTIAL_ID, name: CREDENTIAL_NAME, type: 'calypsoPayApi', data },
-			}),
-		});
-		const text = await res.text();
-		if (!res.ok) throw new Error(`POST /rest/credentials/test answered ${res.status}: ${text.slice(0, 300)}`);
-		return /** @type {{ status: string, message: string }} */ (JSON.parse(text).data);
+	const rest = await restClient(url, OWNER);
+	return async (/** @type {object} */ data) => {
+		const credentials = { id: CREDENTIAL_ID, name: CREDENTIAL_NAME, type: 'calypsoPayApi', data };
+		const res = await rest('POST', '/rest/credentials/test', { credentials });
+		if (res.status !== 200)
+			throw new Error(`POST /rest/credentials/test answered ${res.status}: ${JSON.stringify(res.json).slice(0, 300)}`);
+		return /** @type {{ status: string, message: string }} */ (res.json.data);
 	};
 }
 
@@ -271,7 +243,7 @@ async function ownerSession(url) {
  */
 async function credentialTest(emu, uf) {
 	const started = Date.now();
-	const server = await uf.start({ timeoutMs: 180000 });
+	const server = await uf.start({ timeoutMs: 180000, extraEnv: ownerEnv(OWNER) });
 	try {
 		const test = await ownerSession(server.url);
 		const good = emu.credentials;

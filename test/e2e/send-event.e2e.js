@@ -22,6 +22,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { ROOT, tally, say, secs, check, build } = require('./checks');
+const { restClient } = require('../../scripts/n8n-local');
 const { startDev, OWNER } = require('../../scripts/dev');
 const { TRIGGER_EXAMPLE } = require('../../scripts/examples');
 
@@ -39,25 +40,6 @@ function sendEvent(args) {
 		child.on('error', reject);
 		child.on('close', (code) => resolve({ code, output }));
 	});
-}
-
-/** Logs in as the owner; returns a caller for n8n's REST API. @param {string} url */
-async function restClient(url) {
-	const headers = { 'Content-Type': 'application/json', 'browser-id': 'e2e-send-event' };
-	const login = await fetch(`${url}/rest/login`, {
-		method: 'POST', headers, body: JSON.stringify({ emailOrLdapLoginId: OWNER.email, password: OWNER.password }),
-	});
-	if (login.status !== 200) throw new Error(`login: HTTP ${login.status} ${await login.text()}`);
-	const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
-	return async (/** @type {string} */ method, /** @type {string} */ route, /** @type {unknown} */ body) => {
-		const res = await fetch(`${url}${route}`, { method, headers: { ...headers, cookie }, body: body === undefined ? undefined : JSON.stringify(body) });
-		const text = await res.text();
-		try {
-			return { status: res.status, json: /** @type {any} */ (JSON.parse(text)) };
-		} catch {
-			return { status: res.status, json: /** @type {any} */ (text) };
-		}
-	};
 }
 
 /** Polls `fn` (async) until it returns a truthy value or the time is up (then returns the last value). @template T */
@@ -83,7 +65,7 @@ async function main() {
 	const id = TRIGGER_EXAMPLE.id;
 	const emulatorArgs = ['--emulator', emu.baseUrl];
 	try {
-		const rest = await restClient(dev.url);
+		const rest = await restClient(dev.url, OWNER);
 		const imported = await rest('GET', `/rest/workflows/${id}`, undefined);
 		check('npm run dev imported the trigger example, with the Calypso Pay Trigger node', () => {
 			assert.equal(imported.status, 200, JSON.stringify(imported.json).slice(0, 300));

@@ -28,7 +28,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 const { ROOT, tally, say, secs, check, build } = require('./checks');
-const { ensureN8n, createUserFolder, ownerPasswordHash, restClient, N8N_VERSION } = require('../../scripts/n8n-local');
+const { ensureN8n, createUserFolder, ownerEnv, restClient, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
 
 const EXAMPLE_FILE = path.join(ROOT, 'examples', 'calypso-trigger-deposits.json');
@@ -153,9 +153,7 @@ async function main() {
 	/** @type {Record<string, string>} */
 	const extraEnv = {
 		...(VERBOSE ? { N8N_LOG_LEVEL: 'debug' } : {}),
-		N8N_INSTANCE_OWNER_MANAGED_BY_ENV: 'true',
-		N8N_INSTANCE_OWNER_EMAIL: OWNER.email,
-		N8N_INSTANCE_OWNER_PASSWORD_HASH: ownerPasswordHash(OWNER.password),
+		...ownerEnv(OWNER),
 	};
 	const subscriptionRequests = () => emu.requests.filter((r) => r.path.startsWith(SUBSCRIPTION_PATH));
 	const describe = (/** @type {any[]} */ requests) =>

@@ -24,7 +24,7 @@ const {
 	run,
 	nodeEnv,
 	n8nEnv,
-	ownerPasswordHash,
+	ownerEnv,
 	restClient,
 	NODE_BIN,
 	N8N_BIN,
@@ -271,9 +271,7 @@ async function startStack({ packageDir, webhooks = 2, log = () => {} }) {
 					N8N_PORT: String(ports.main),
 					N8N_EDITOR_BASE_URL: `http://127.0.0.1:${ports.main}/`,
 					N8N_DISABLE_PRODUCTION_MAIN_PROCESS: 'true', // production webhooks go to the webhook processors only
-					N8N_INSTANCE_OWNER_MANAGED_BY_ENV: 'true',
-					N8N_INSTANCE_OWNER_EMAIL: OWNER.email,
-					N8N_INSTANCE_OWNER_PASSWORD_HASH: ownerPasswordHash(OWNER.password),
+					...ownerEnv(OWNER),
 				},
 			},
 			{
