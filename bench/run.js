@@ -621,8 +621,9 @@ function report(r1, r2, r3, r4, totalMs) {
 			`Warm-up, then ${RETURN_ALL_RUNS} runs, page sizes interleaved, each running-n8n run followed by a fresh-process run and ` +
 			'the loop; medians.',
 		'Part 1 floor: page 1 must come back before the page count is known (one round trip), then at best every ' +
-			'other page at once (a second round trip); the emulator does its work (filter and sort the 10,000 rows, ' +
-			'serialise the page) one request after another, so its time per request, summed, is in any client\'s way. ' +
+			'other page at once (a second round trip); the emulator does its work (check the signature and the ' +
+			'payload, take the page from its sorted index, serialise and send it) one request after another, so its ' +
+			'time per request, summed, is in any client\'s way. ' +
 			'"Outside the network" is the node\'s executionTime minus the window from the first request\'s arrival to ' +
 			'the last answer: n8n starting the node, loading the credential, parsing the answers, building the items ' +
 			'and its own bookkeeping. The No Operation node shows what n8n costs to pass the items through a node that ' +
