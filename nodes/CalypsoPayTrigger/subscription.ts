@@ -3,7 +3,7 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 import type { IDataObject, IHookFunctions, INode, IWebhookFunctions } from 'n8n-workflow';
 
 import { CalypsoClient } from '../CalypsoPay/transport';
-import { HINTS, isAmbiguous } from '../CalypsoPay/transport/errors';
+import { HINTS, asNodeError, isAmbiguous } from '../CalypsoPay/transport/errors';
 import { EVENT_TYPES, SERVICE_TYPE, sameEvents, subscriptionsOf } from './delivery';
 import type { Subscription, SubscriptionKeys } from './delivery';
 import { openSecret, sealSecret } from './secret';
@@ -42,12 +42,6 @@ const STORED_KEYS = [
 
 export function storedSubscription(ctx: Pick<IHookFunctions, 'getWorkflowStaticData'>): StoredSubscription {
 	return ctx.getWorkflowStaticData('node') as StoredSubscription;
-}
-
-/** The error as n8n shows it: the client's NodeApiError/NodeOperationError as they are, anything else wrapped. */
-export function asNodeError(node: INode, error: unknown): NodeApiError | NodeOperationError {
-	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
-	return new NodeOperationError(node, error as Error);
 }
 
 /** Calypso's 004 (object not found). */

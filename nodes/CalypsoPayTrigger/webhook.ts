@@ -7,7 +7,8 @@ import { DeliveryMemory, pruneSeen, readSeen, sameSeen } from './dedupe';
 import type { Seen } from './dedupe';
 import { eventKey, flattenEvent, parseEvent, transactionIdOf, verifyDelivery } from './delivery';
 import type { CalypsoEvent } from './delivery';
-import { asNodeError, isNotFound, storedSubscription, subscriptionKeys } from './subscription';
+import { asNodeError } from '../CalypsoPay/transport/errors';
+import { isNotFound, storedSubscription, subscriptionKeys } from './subscription';
 import type { StoredSubscription } from './subscription';
 
 /** A transaction lookup inside a webhook call: Calypso waits for our answer, so retry briefly, then fail (500). */

@@ -6,6 +6,7 @@ import * as customer from './customer/Customer.resource';
 import * as purse from './purse/Purse.resource';
 import * as transaction from './transaction/Transaction.resource';
 import { CalypsoClient, DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from '../transport';
+import { asNodeError } from '../transport/errors';
 import type { TransportSettings } from '../transport';
 import { CUSTOM_API_CALL, customApiCallError } from './customApiCall';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MAX_RETRY_DELAY } from './fields';
@@ -19,18 +20,6 @@ const resources: Record<string, Record<string, CalypsoOperation<unknown>>> = {
 };
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-
-function withItemIndex(
-	this: IExecuteFunctions,
-	error: unknown,
-	itemIndex: number,
-): NodeApiError | NodeOperationError {
-	if (error instanceof NodeApiError || error instanceof NodeOperationError) {
-		error.context.itemIndex ??= itemIndex;
-		return error;
-	}
-	return new NodeOperationError(this.getNode(), error as Error, { itemIndex });
-}
 
 /**
  * The output item of a failed item under "Continue On Fail": the error's message, description and Calypso's fields.
@@ -140,7 +129,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		try {
 			return { ok: true, value: operation.prepare.call(this, i) };
 		} catch (error) {
-			const itemError = withItemIndex.call(this, error, i);
+			const itemError = asNodeError(this.getNode(), error, i);
 			if (!continueOnFail) throw itemError;
 			return { ok: false, error: itemError };
 		}
@@ -159,7 +148,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			);
 			completed.add(i);
 		} catch (error) {
-			const itemError = withItemIndex.call(this, error, i);
+			const itemError = asNodeError(this.getNode(), error, i);
 			if (!continueOnFail) throw itemError;
 			output[i] = [errorItem.call(this, itemError, i)];
 		}

@@ -161,6 +161,22 @@ export function wrongShapeError(
 	});
 }
 
+/**
+ * The error as n8n shows it: the client's NodeApiError/NodeOperationError as they are (given the item index when
+ * they have none), anything else wrapped.
+ */
+export function asNodeError(
+	node: INode,
+	error: unknown,
+	itemIndex?: number,
+): NodeApiError | NodeOperationError {
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) {
+		if (itemIndex !== undefined) error.context.itemIndex ??= itemIndex;
+		return error;
+	}
+	return new NodeOperationError(node, error as Error, { itemIndex });
+}
+
 /** Marks an error after which a non-idempotent request (customer/create) may or may not have been processed. */
 export function markAmbiguous(error: NodeApiError): NodeApiError {
 	error.context.ambiguous = true;
