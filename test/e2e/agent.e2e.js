@@ -21,7 +21,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build, n8nOutput } = require('./checks');
+const { ROOT, tally, say, secs, check, build, n8nOutput, watchdog } = require('./checks');
 const { ensureN8n, createUserFolder, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator, sign } = require('../emulator');
 const { credentialFor, seedDemo, describeFailure, DEMO_EXTERNAL_ID } = require('../../scripts/examples');
@@ -76,13 +76,7 @@ function script(body) {
 }
 
 async function main() {
-	const watchdog = setTimeout(() => {
-		say(
-			`\n✘ agent e2e timed out after ${secs(TIMEOUT_MS)}\n${tally.passed} passed, ${tally.failed + 1} failed`,
-		);
-		process.exit(1);
-	}, TIMEOUT_MS);
-	watchdog.unref();
+	watchdog('agent e2e', TIMEOUT_MS);
 
 	if (!args.has('--no-build')) await build();
 	await ensureN8n({ log: (line) => say(`[n8n install] ${line}`) });

@@ -42,4 +42,15 @@ function build() {
 	});
 }
 
-module.exports = { ROOT, tally, say, secs, check, build, n8nOutput };
+/**
+ * Ends the process as failed if the test is still running after timeoutMs (its exit handlers stop what it started).
+ * @param {string} what e.g. "agent e2e" @param {number} timeoutMs
+ */
+function watchdog(what, timeoutMs) {
+	setTimeout(() => {
+		say(`\n✘ ${what} timed out after ${secs(timeoutMs)}\n${tally.passed} passed, ${tally.failed + 1} failed`);
+		process.exit(1);
+	}, timeoutMs).unref();
+}
+
+module.exports = { ROOT, tally, say, secs, check, build, n8nOutput, watchdog };

@@ -16,7 +16,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build } = require('./checks');
+const { ROOT, tally, say, secs, check, build, watchdog } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient } = require('../../scripts/n8n-local');
 const { createEmulator, sign } = require('../emulator');
 const {
@@ -318,13 +318,7 @@ async function credentialTest(emu, uf) {
 }
 
 async function main() {
-	const watchdog = setTimeout(() => {
-		say(
-			`\n✘ credential e2e timed out after ${secs(TIMEOUT_MS)}\n${tally.passed} passed, ${tally.failed + 1} failed`,
-		);
-		process.exit(1);
-	}, TIMEOUT_MS);
-	watchdog.unref();
+	watchdog('credential e2e', TIMEOUT_MS);
 
 	if (!args.has('--no-build')) await build();
 	await ensureN8n({ log: (line) => say(`[n8n install] ${line}`) });

@@ -17,7 +17,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build, n8nOutput } = require('./checks');
+const { ROOT, tally, say, secs, check, build, n8nOutput, watchdog } = require('./checks');
 const { ensureN8n, createUserFolder, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator } = require('../emulator');
 const {
@@ -497,11 +497,7 @@ async function runLane(lane) {
 
 
 async function main() {
-	const watchdog = setTimeout(() => {
-		say(`\n✘ e2e timed out after ${secs(TIMEOUT_MS)}\n${tally.passed} passed, ${tally.failed + 1} failed`);
-		process.exit(1);
-	}, TIMEOUT_MS);
-	watchdog.unref();
+	watchdog('e2e', TIMEOUT_MS);
 
 	if (!args.has('--no-build')) await build();
 	await ensureN8n({ log: (line) => say(`[n8n install] ${line}`) });

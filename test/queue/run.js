@@ -24,7 +24,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { ROOT, tally, say, secs, check, build } = require('../e2e/checks');
+const { ROOT, tally, say, secs, check, build, watchdog } = require('../e2e/checks');
 const { operationsLane } = require('../e2e/run');
 const { credentialFor } = require('../../scripts/examples');
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
@@ -379,11 +379,7 @@ async function queueTest({ log = (line) => say(`  [stack] ${line}`), keepLogs = 
 module.exports = { queueTest, runBurst, inFlight, tallyOf, eventIdOf };
 
 if (require.main === module) {
-	const watchdog = setTimeout(() => {
-		say(`\n✘ queue test timed out after ${secs(TIMEOUT_MS)}\n${tally.passed} passed, ${tally.failed + 1} failed`);
-		process.exit(1); // the stack's exit handler kills what is still running
-	}, TIMEOUT_MS);
-	watchdog.unref();
+	watchdog('queue test', TIMEOUT_MS);
 	(async () => {
 		if (!args.has('--no-build')) await build();
 		await queueTest({ keepLogs: args.has('--keep-logs') });
