@@ -14,8 +14,19 @@ import fc from 'fast-check';
 /** The fixed seed CI runs: changing it changes which schedules CI tries. */
 export const FIXED_SEED = 20261203;
 
+/**
+ * SCHEDULE_* as jest.schedules.config.js read them from the environment (handed over as a jest global: the lint rules
+ * for this package keep `process` out of its TypeScript).
+ */
+const env = ((globalThis as { SCHEDULE_ENV?: Record<string, string | undefined> }).SCHEDULE_ENV ?? {}) as {
+	SCHEDULE_SEED?: string;
+	SCHEDULE_RUNS?: string;
+	SCHEDULE_PATH?: string;
+	SCHEDULE_SHRINK?: string;
+};
+
 function seedFromEnv(): number {
-	const raw = process.env.SCHEDULE_SEED;
+	const raw = env.SCHEDULE_SEED;
 	if (raw === undefined || raw === '') return FIXED_SEED;
 	if (raw === 'random') return Math.floor(Math.random() * 2 ** 31);
 	const seed = Number(raw);
@@ -30,7 +41,7 @@ export interface ScheduleOptions {
 
 /** How many schedules a property runs. */
 export function runCount(options: ScheduleOptions): number {
-	const raw = process.env.SCHEDULE_RUNS;
+	const raw = env.SCHEDULE_RUNS;
 	return raw ? Math.max(1, Number.parseInt(raw, 10)) : options.runs;
 }
 
@@ -45,19 +56,19 @@ export function scheduleProperty<T>(
 	options: ScheduleOptions,
 	timeoutMs = 600_000,
 ): void {
+	const seed = seedFromEnv();
+	const path = env.SCHEDULE_PATH || undefined;
+	const numRuns = path ? 1 : runCount(options);
+	// The title says what ran (jest prints it): `-t name` still selects it.
 	test(
-		name,
+		`${name} [${numRuns} schedules, seed ${seed}${path ? `, path ${path}` : ''}]`,
 		async () => {
-			const seed = seedFromEnv();
-			const path = process.env.SCHEDULE_PATH || undefined;
-			const numRuns = path ? 1 : runCount(options);
 			const result = await fc.check(fc.asyncProperty(schedule, check), {
 				seed,
 				path,
 				numRuns,
-				endOnFailure: process.env.SCHEDULE_SHRINK === 'off',
+				endOnFailure: env.SCHEDULE_SHRINK === 'off',
 			});
-			process.stdout.write(`schedules: "${name}": ${result.numRuns} run, seed ${seed}\n`);
 			if (result.failed) {
 				const replay = `SCHEDULE_SEED=${result.seed} SCHEDULE_PATH=${result.counterexamplePath} npm run test:schedules -- -t '${name.replace(/'/g, '')}'`;
 				throw new Error(
