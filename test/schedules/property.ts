@@ -18,12 +18,8 @@ export const FIXED_SEED = 20261203;
  * SCHEDULE_* as jest.schedules.config.js read them from the environment (handed over as a jest global: the lint rules
  * for this package keep `process` out of its TypeScript).
  */
-const env = ((globalThis as { SCHEDULE_ENV?: Record<string, string | undefined> }).SCHEDULE_ENV ?? {}) as {
-	SCHEDULE_SEED?: string;
-	SCHEDULE_RUNS?: string;
-	SCHEDULE_PATH?: string;
-	SCHEDULE_SHRINK?: string;
-};
+declare const SCHEDULE_ENV: Record<string, string | undefined> | undefined;
+const env: Record<string, string | undefined> = typeof SCHEDULE_ENV === 'object' && SCHEDULE_ENV ? SCHEDULE_ENV : {};
 
 function seedFromEnv(): number {
 	const raw = env.SCHEDULE_SEED;
