@@ -921,7 +921,8 @@ function createEmulator(options = {}) {
 			} finally {
 				findOrder.answered.add(pageNumber);
 				findOrder.lastProgress = Date.now();
-				findFaults.afterAnswer?.({ page: pageNumber, index: findOrder.answers++ });
+				const index = findOrder.answers++;
+				findFaults.afterAnswer?.({ page: pageNumber, index });
 			}
 		}
 

@@ -366,7 +366,8 @@ export class CalypsoClient {
 					distinct >= want ||
 					size <= 0 ||
 					(last?.rows.length ?? 0) < size ||
-					fresh[next - 2] === 0 ||
+					// Without a page count, a page that brought nothing new may be the last one repeated: stop.
+					(!counted && fresh[next - 2] === 0) ||
 					!(reportedPages === 0 ? !counted : next <= reportedPages)
 				)
 					return;
