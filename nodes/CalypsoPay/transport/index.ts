@@ -459,8 +459,10 @@ export function firstStalePage(answers: PageAnswer[], returnAll: boolean): numbe
 	const counts = answers.map((answer) => answer?.elements);
 	if (counts.length < 2 || counts.some((count) => count === undefined)) return undefined;
 	const known = counts as number[];
+	let most = known[0];
 	for (let page = 1; page < known.length; page++) {
-		if (known[page] < Math.max(...known.slice(0, page))) return known[page] < known[0] ? 1 : page + 1;
+		if (known[page] < most) return known[page] < known[0] ? 1 : page + 1;
+		most = known[page];
 	}
 	const spread = known[known.length - 1] - known[0];
 	const repeated = tally(answers).distinct < countItems(answers);
