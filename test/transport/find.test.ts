@@ -196,6 +196,8 @@ describe('findAll while pages are answered out of order and data change in betwe
 		expect(new Set(ids).size).toBe(ids.length);
 		// Every transaction that was there throughout comes back (the old findAll lost seeded[19]).
 		expect(ids.filter((id) => id !== deposit?.id)).toEqual(seeded.map((t) => t.id));
+		// Page 3 (30 reported) after page 2 (31): page 3 is read again, then page 4, which now exists; nothing else.
+		expect(pagesAsked().sort()).toEqual([1, 2, 3, 3, 4]);
 	});
 
 	test('Transaction States filter, Return All: a transaction entering the filter after page 3 was read loses no row', async () => {

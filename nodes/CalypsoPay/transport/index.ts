@@ -375,23 +375,25 @@ export class CalypsoClient {
 			}
 		};
 		try {
-			let next = 2;
 			if (counted && size > 0) {
 				const planned = Math.min(first.total as number, MAX_PAGES, Math.ceil(want / size));
 				await runBounded(planned - 1, PAGE_CONCURRENCY, true, async (index) => {
 					await fetchPage(index + 2);
 				});
-				next = Math.max(planned + 1, 2);
 			}
-			await readOn(next);
-			for (let round = 0; ; round++) {
+			for (let round = 0; ; ) {
 				const stale = firstStalePage(answers, options.returnAll);
-				if (stale === undefined) break;
-				if (round >= MAX_REREADS) throw changedError(this.node, answers);
-				// Read again in order, one page at a time, from the first page that may be stale (all of them the
-				// second time round): each page is then answered after the one before it.
-				for (let page = round === 0 ? stale : 1; page <= answers.length; page++) await fetchPage(page);
-				await readOn(answers.length + 1);
+				if (stale !== undefined) {
+					if (round >= MAX_REREADS) throw changedError(this.node, answers);
+					// Read again in order, one page at a time, from the first page that may be stale (all of them the
+					// second time round): each page is then answered after the one before it.
+					for (let page = round === 0 ? stale : 1; page <= answers.length; page++) await fetchPage(page);
+					round++;
+					continue;
+				}
+				const read = answers.length;
+				await readOn(read + 1);
+				if (answers.length === read) break;
 			}
 		} catch (error) {
 			const pageError = error as NodeApiError;
