@@ -28,7 +28,14 @@ const {
 	nodeOutput: out,
 	describeFailure,
 } = require('../../scripts/examples');
-const { IDS, customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow } = require('./workflows');
+const {
+	IDS,
+	customerWorkflow,
+	transactionWorkflow,
+	errorWorkflow,
+	errorOutputWorkflow,
+	outOfOrderWorkflow,
+} = require('./workflows');
 
 const args = new Set(process.argv.slice(2));
 const VERBOSE = args.has('--verbose');
@@ -66,8 +73,10 @@ const operationsLane = {
 			currency: ['USDT_TRX', 'BTC'],
 			state: ['CONFIRMED', 'MEM_POOL_FOUND', 'CONFIRMED', 'DECLINED', 'PENDING_COMPLIANCE_CHECK'],
 		});
+		emu.seedCustomer({ id: IDS.moving, externalId: 'e2e-moving' });
+		emu.seedTransactions(IDS.moving, 30); // amounts rise with age: by amount, pages of 10 are 3 pages
 	},
-	workflows: [customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow],
+	workflows: [customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow, outOfOrderWorkflow],
 	jobs: [
 		{
 			title: 'customer and purse operations',
@@ -289,6 +298,55 @@ const operationsLane = {
 					assert.equal(items[0].details?.httpCode, '400');
 					assert.match(String(items[0].details?.traceId), /^[0-9a-f]{32}$/);
 					assert.match(String(items[1].error), /must be a UUID/);
+				});
+			},
+		},
+		{
+			// Issue 16: page 3 answered before page 2, a deposit landing in page 2's range in between. Before the fix
+			// the run succeeded with 30 transactions: the deposit in, the one pushed onto page 3 (already read) lost.
+			title: 'transactions: pages answered out of order while a deposit lands (issue 16)',
+			workflowId: outOfOrderWorkflow.id,
+			before(emu) {
+				emu.findFaults.answerOrder = [3, 2];
+				let landed = false;
+				emu.findFaults.beforeAnswer = ({ page }) => {
+					if (page !== 2 || landed) return;
+					landed = true;
+					const byAmount = [...emu.state.transactions.values()]
+						.filter((t) => t.customerId === IDS.moving)
+						.sort((a, b) => a.amount - b.amount);
+					emu.seedTransactions(IDS.moving, 1, { amount: byAmount[14].amount + 0.01 });
+				};
+			},
+			verify(x, requests, emu) {
+				delete emu.findFaults.answerOrder;
+				delete emu.findFaults.beforeAnswer;
+				check('the workflow succeeds', () => assertOk(x));
+				check('every transaction once, by amount, the deposit included: none lost', () => {
+					const found = out(x.runData, 'By amount') ?? [];
+					const expected = [...emu.state.transactions.values()]
+						.filter((t) => t.customerId === IDS.moving)
+						.sort((a, b) => a.amount - b.amount)
+						.map((t) => t.id);
+					assert.equal(expected.length, 31, 'the deposit landed');
+					assert.deepEqual(
+						found.map((t) => t.id),
+						expected,
+					);
+				});
+				check('page 3 went out before page 2; the pages from 3 on were read again, in order', () => {
+					const finds = requests.filter((r) => r.path.endsWith('transaction/find'));
+					assert.deepEqual(
+						finds.map((r) => r.body?.payload?.pageNumber).sort(),
+						[1, 2, 3, 3, 4],
+					);
+					assert.deepEqual(
+						finds.map((r) => [r.body?.payload?.pageNumber, r.response?.totalElements]).slice(-2),
+						[
+							[3, 31],
+							[4, 31],
+						],
+					);
 				});
 			},
 		},

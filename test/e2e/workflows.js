@@ -12,6 +12,8 @@ const IDS = {
 	known: '0b7a3c1e-5d2f-4e8a-9c61-3f0d2b8e7a11',
 	paged: '7e2d9f40-1c6b-4a3e-8f5d-6b9c0a2e4d22',
 	unknown: 'f00dfeed-0000-4000-8000-000000000404',
+	/** Transactions that change while a Find pages (issue 16). */
+	moving: '3c5e7a90-2b4d-4f6a-8c1e-9d0b2a4c6e33',
 };
 
 const CALYPSO = 'n8n-nodes-calypso-pay.calypsoPay';
@@ -139,6 +141,20 @@ const transactionWorkflow = chain('e2eTransactions1', 'e2e: transactions', [
 	},
 ]);
 
+/** Return All by amount: the e2e job answers its pages out of order while a deposit lands (issue 16). */
+const outOfOrderWorkflow = chain('e2eTransactions2', 'e2e: pages out of order, a deposit meanwhile', [
+	{
+		name: 'By amount',
+		parameters: {
+			resource: 'transaction',
+			operation: 'getMany',
+			customerId: IDS.moving,
+			returnAll: true,
+			options: { sortBy: 'amount', sortDirection: 'ASC' },
+		},
+	},
+]);
+
 /** A known, an unknown and an invalid customer ID, one item each. @type {Step} */
 const threeIds = {
 	name: 'Three IDs',
@@ -184,4 +200,11 @@ const errorOutputWorkflow = (() => {
 	return workflow;
 })();
 
-module.exports = { IDS, customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow };
+module.exports = {
+	IDS,
+	customerWorkflow,
+	transactionWorkflow,
+	errorWorkflow,
+	errorOutputWorkflow,
+	outOfOrderWorkflow,
+};

@@ -96,6 +96,18 @@ export interface FindFaults {
 	/** Answers to pages after the first wait until this many requests are in flight (at most 2 s): with
 	 * `RecordedRequest.inFlight` this shows pages were fetched concurrently without timing anything. */
 	holdUntilInFlight?: number;
+	/**
+	 * Pages answered in this order: a listed page is held (before its answer is computed, so it shows the data as
+	 * they are when it goes out) until every page listed before it has been answered once. Pages not listed, and
+	 * pages asked again, are not held. When no find arrives or is answered for 300 ms (a listed page that is never
+	 * asked for), the earliest-listed held page goes anyway.
+	 */
+	answerOrder?: number[];
+	/** Called just before a find's answer is computed (after any answerOrder hold): change data here with
+	 * seedTransactions / updateTransaction to have it land "just before page k". `index`: finds answered so far. */
+	beforeAnswer?: (find: { page: number; index: number }) => void;
+	/** Called once a find's answer is out; `index` counts from 0 (the first find answered in this test is 0). */
+	afterAnswer?: (find: { page: number; index: number }) => void;
 }
 
 export interface Customer {
@@ -292,6 +304,9 @@ export interface Emulator {
 	/** Extra helper: the customer's purse for the currency's chain (created if missing). */
 	seedPurse(customerId: string, currency: string): PurseDTO;
 	seedTransactions(customerId: string, count: number, opts?: SeedTransactionsOptions): Transaction[];
+	/** Changes a transaction's state (compliance state and translation flag follow) and/or amount; finds see it at
+	 * once (the find index is invalidated). Change transactions this way, not through `state`. */
+	updateTransaction(id: string, change: { transactionState?: TransactionState; amount?: number }): Transaction;
 	state: {
 		customers: Map<string, Customer>;
 		purses: Map<string, Purse>;

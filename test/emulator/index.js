@@ -15,6 +15,8 @@ const path = require('node:path');
 const SPEC_FILE = path.join(__dirname, 'calypso-customer-purse.openapi.json');
 const PREFIX = '/api/v1/customer-purse/';
 const TIMESTAMP_WINDOW_MS = 180000;
+/** findFaults.answerOrder: a held find page goes anyway once no find arrived or was answered for this long. */
+const ORDER_GRACE_MS = 300;
 /** list: POST (no payload); create: POST …/create; delete: DELETE with a JSON body. */
 const SUBSCRIPTION_PATH = '/api/v1/subscription/webhook';
 /** Not Calypso's: the emulator's own control route, for `node test/emulator/cli.js send-event` (see sendTestEvent). */
@@ -321,7 +323,7 @@ function createEmulator(options = {}) {
 		/** @type {Map<string, any>} */ transactions: new Map(),
 		/** @type {Map<string, any>} */ subscriptions: new Map(),
 	};
-	/** Bumped whenever a transaction is added or all are removed: what `findIndex` is valid for. */
+	/** Bumped whenever a transaction is added or changed (updateTransaction) or all are removed: what `findIndex` is valid for. */
 	let txVersion = 0;
 	/** Sorted, filtered transaction lists by find query (see sortedTransactions). */
 	const findIndex = { version: 0, rows: 0, /** @type {Map<string, any[]>} */ lists: new Map() };
@@ -335,6 +337,16 @@ function createEmulator(options = {}) {
 	/** @type {import('./index').FindFaults} */
 	const findFaults = {};
 	let inFlight = 0;
+	/** findFaults.answerOrder: pages of transaction/find answered so far (first answers), and the answers held. */
+	const findOrder = {
+		/** @type {Set<number>} */ answered: new Set(),
+		/** @type {Set<{ page: number }>} */ waiting: new Set(),
+		/** The answerOrder `answered` is about. @type {number[] | undefined} */ order: undefined,
+		/** Find answers given (any page), for beforeAnswer / afterAnswer. */
+		answers: 0,
+		/** Date.now() of the last arrival or answer of a find: a hold ends when nothing moved for ORDER_GRACE_MS. */
+		lastProgress: 0,
+	};
 	/** Answers held by findFaults.holdUntilInFlight, each with the most requests in flight since it arrived. */
 	const held = new Set();
 	/** @type {Set<import('node:net').Socket>} */
@@ -890,19 +902,70 @@ function createEmulator(options = {}) {
 		if (fault && !fault.afterProcessing) return applyFault(fault);
 		const foreign = FOREIGN_ANSWERS[/** @type {keyof typeof FOREIGN_ANSWERS} */ (opts.impersonate)];
 		if (foreign) return send(foreign.status, foreign.body);
+		if (op === 'transaction/find') return answerFind(fault);
 		const { status, result } = processNow();
 		if (fault) return applyFault(fault);
-		if (op !== 'transaction/find' || status !== 200) return send(status, result);
-		const { pageNumber, customerId, currencyFilter } = parsed.payload;
-		// findFaults.holdUntilInFlight: pages after the first wait for company (at most 2 s).
-		if (pageNumber > 1 && findFaults.holdUntilInFlight) await holdUntilInFlight(findFaults.holdUntilInFlight);
-		await send(status, result);
-		if (findFaults.depositAfterPage === pageNumber) {
-			// A deposit arrives once this page is out: created now, so newest first puts it on top, oldest first last.
-			delete findFaults.depositAfterPage;
-			const currency = currencyFilter?.in?.[0] ?? currencyFilter?.equals ?? 'USDT_TRX';
-			emulator.seedTransactions(customerId, 1, { startDate: new Date(now()), currency, amount: 1.5 });
+		return send(status, result);
+
+		/** Answers one transaction/find, with findFaults' holds, hooks and deposits. @param {any} fault */
+		async function answerFind(fault) {
+			const payload = parsed?.payload ?? {};
+			const pageNumber = Number(payload.pageNumber);
+			await findTurn(pageNumber);
+			findFaults.beforeAnswer?.({ page: pageNumber, index: findOrder.answers });
+			const { status, result } = processNow();
+			try {
+				if (fault) return await applyFault(fault);
+				if (status !== 200) return await send(status, result);
+				return await answerFoundPage(status, result);
+			} finally {
+				findOrder.answered.add(pageNumber);
+				findOrder.lastProgress = Date.now();
+				const index = findOrder.answers++;
+				findFaults.afterAnswer?.({ page: pageNumber, index });
+			}
 		}
+
+		/** @param {number} status @param {any} result */
+		async function answerFoundPage(status, result) {
+			const { pageNumber, customerId, currencyFilter } = parsed.payload;
+			// findFaults.holdUntilInFlight: pages after the first wait for company (at most 2 s).
+			if (pageNumber > 1 && findFaults.holdUntilInFlight) await holdUntilInFlight(findFaults.holdUntilInFlight);
+			await send(status, result);
+			if (findFaults.depositAfterPage === pageNumber) {
+				// A deposit arrives once this page is out: created now, so newest first puts it on top, oldest first last.
+				delete findFaults.depositAfterPage;
+				const currency = currencyFilter?.in?.[0] ?? currencyFilter?.equals ?? 'USDT_TRX';
+				emulator.seedTransactions(customerId, 1, { startDate: new Date(now()), currency, amount: 1.5 });
+			}
+		}
+	}
+
+	/**
+	 * findFaults.answerOrder: a page listed there waits (before it is computed, so its answer shows the data as it
+	 * is when it goes out) until every page listed before it has been answered once. When no find moved for
+	 * ORDER_GRACE_MS (a listed page that is never asked for) the earliest-listed waiting page goes.
+	 * @param {number} page
+	 */
+	async function findTurn(page) {
+		findOrder.lastProgress = Date.now();
+		const order = findFaults.answerOrder;
+		if (order !== findOrder.order) {
+			// A new order counts the answers given after it was set.
+			findOrder.order = order;
+			findOrder.answered.clear();
+		}
+		if (!order || !order.includes(page) || findOrder.answered.has(page)) return;
+		const waiter = { page };
+		findOrder.waiting.add(waiter);
+		while (!stopping) {
+			const ahead = order.slice(0, order.indexOf(page));
+			if (ahead.every((p) => findOrder.answered.has(p))) break;
+			const earliest = [...findOrder.waiting].sort((a, b) => order.indexOf(a.page) - order.indexOf(b.page))[0];
+			if (earliest === waiter && Date.now() - findOrder.lastProgress > ORDER_GRACE_MS) break;
+			await sleep(2);
+		}
+		findOrder.waiting.delete(waiter);
 	}
 
 	/** @type {import('./index').Emulator} */
@@ -979,6 +1042,8 @@ function createEmulator(options = {}) {
 			deliveries.length = 0;
 			faults.length = 0;
 			for (const key of Object.keys(findFaults)) delete (/** @type {any} */ (findFaults)[key]);
+			findOrder.answered.clear();
+			findOrder.answers = 0;
 		},
 
 		async deliverEvent(target, event = {}, o = {}) {
@@ -1060,6 +1125,21 @@ function createEmulator(options = {}) {
 			if (!state.customers.has(customerId)) throw new Error(`seedPurse: unknown customer ${customerId}`);
 			if (!CHAIN_OF[currency]) throw new Error(`seedPurse: unsupported currency ${currency}`);
 			return purseDTO(ensurePurse(customerId, currency));
+		},
+
+		updateTransaction(id, change) {
+			const t = state.transactions.get(id);
+			if (!t) throw new Error(`updateTransaction: unknown transaction ${id}`);
+			if (change.transactionState !== undefined) {
+				if (!COMPLIANCE_OF[change.transactionState])
+					throw new Error(`updateTransaction: unknown state ${change.transactionState}`);
+				t.transactionState = change.transactionState;
+				t.complianceState = COMPLIANCE_OF[change.transactionState];
+				t.translationToAccountCompleted = change.transactionState === 'CONFIRMED';
+			}
+			if (change.amount !== undefined) t.amount = change.amount;
+			txVersion++; // the find index holds copies: a changed row must not be served from it
+			return txDTO(t);
 		},
 
 		seedTransactions(customerId, count, o = {}) {

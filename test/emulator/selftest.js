@@ -210,6 +210,34 @@ async function main() {
 			delete emu.findFaults[key];
 		emu.options.maxPageSize = 100;
 	});
+	test('transaction/find: pages answered in a dictated order, data changed just before a page, index invalidated', async () => {
+		const c = emu.seedCustomer();
+		const rows = emu.seedTransactions(c.id, 6);
+		emu.options.maxPageSize = 2;
+		const base = { customerId: c.id, pageNumber: 1, pageSize: 2, sort: 'ASC', properties: 'amount' };
+		const before = await call('transaction/find', base); // fills the find index
+		assert.deepEqual(before.json.result.map((/** @type {any} */ t) => t.id), [rows[0].id, rows[1].id]);
+		/** @type {number[]} */
+		const answered = [];
+		emu.findFaults.answerOrder = [3, 2];
+		emu.findFaults.afterAnswer = ({ page }) => answered.push(page);
+		emu.findFaults.beforeAnswer = ({ page }) => {
+			if (page === 2) emu.updateTransaction(rows[5].id, { amount: 0.5, transactionState: 'DECLINED' });
+		};
+		const [p2, p3] = await Promise.all([2, 3].map((pageNumber) => call('transaction/find', { ...base, pageNumber })));
+		assert.deepEqual(answered, [3, 2]);
+		// Page 3 went out first (rows 4, 5); then row 5 became the cheapest, so page 2 shows rows 1 and 2.
+		assert.deepEqual(p3.json.result.map((/** @type {any} */ t) => t.id), [rows[4].id, rows[5].id]);
+		assert.deepEqual(p2.json.result.map((/** @type {any} */ t) => t.id), [rows[1].id, rows[2].id]);
+		const after = await call('transaction/find', base);
+		assert.deepEqual(after.json.result.map((/** @type {any} */ t) => [t.id, t.complianceState]), [
+			[rows[5].id, 'DECLINE'],
+			[rows[0].id, 'CHECKED'],
+		]);
+		for (const key of /** @type {const} */ (['answerOrder', 'beforeAnswer', 'afterAnswer']))
+			delete emu.findFaults[key];
+		emu.options.maxPageSize = 100;
+	});
 	test('bad key → 401/002', async () => {
 		expectError(await call('customer/get', { customerId }, { key: 'wrong' }), 401, '002');
 		expectError(await call('customer/get', { customerId }, { key: null }), 401, '002');

@@ -91,26 +91,48 @@ describe('findAll while a deposit arrives', () => {
 		},
 	);
 
-	test('Return All that comes back short of totalElements is an error, not a short list', async () => {
-		server.emulator.options.maxPageSize = 10;
-		const customer = server.emulator.seedCustomer();
-		const seeded = server.emulator.seedTransactions(customer.id, 20);
-		let removed = false;
+	/** Before each of the first `times` requests for page 2, one transaction of page 1 goes away. */
+	function removeBeforePage2(seeded: Transaction[], times: number): void {
+		let removed = 0;
 		server.emulator.injectFault({
 			path: 'transaction/find',
+			times: Infinity,
 			match: (request) => {
-				if (!removed && (request.body?.payload as { pageNumber?: number })?.pageNumber === 2) {
-					// A transaction on page 1 disappears before page 2 is read: one row slides onto page 1 unseen.
-					server.emulator.state.transactions.delete(seeded[seeded.length - 1].id);
-					removed = true;
+				if (removed < times && (request.body?.payload as { pageNumber?: number })?.pageNumber === 2) {
+					// A row of page 1 disappears before page 2 is read: one row slides onto page 1 unseen.
+					server.emulator.state.transactions.delete(seeded[seeded.length - 1 - removed].id);
+					removed++;
 				}
 				return false;
 			},
 		});
+	}
+
+	test('a transaction that goes away while paging: the pages are read again, in order, and the rest come back', async () => {
+		server.emulator.options.maxPageSize = 10;
+		const customer = server.emulator.seedCustomer();
+		const seeded = server.emulator.seedTransactions(customer.id, 20);
+		removeBeforePage2(seeded, 1);
+		const run = await runNode(server.credentials, getMany(customer.id, { returnAll: true }));
+		expect(run.error?.message).toBeUndefined();
+		expect(run.items.map((item) => item.json.id)).toEqual(byDate(seeded, 'DESC').slice(1));
+		// Page 2 reported 19 where page 1 had 20: both are read again.
+		expect(pagesAsked()).toEqual([1, 2, 1, 2]);
+	});
+
+	test('Return All while transactions keep going away: an error after reading again twice, not a short list', async () => {
+		server.emulator.options.maxPageSize = 10;
+		const customer = server.emulator.seedCustomer();
+		const seeded = server.emulator.seedTransactions(customer.id, 20);
+		removeBeforePage2(seeded, 3);
 		const run = await runNode(server.credentials, getMany(customer.id, { returnAll: true }));
 		expect(run.status).toBe('error');
-		expect(run.error?.message).toBe('Calypso reported 20 transactions but 19 different ones came back');
+		expect(run.error?.message).toBe(
+			'The transactions changed while they were being fetched: Calypso reported 17 to 18 of them across the pages, also after reading them again',
+		);
+		expect(run.error?.description).toMatch(/nothing was returned from this attempt/);
 		expect(run.items).toHaveLength(0);
+		expect(pagesAsked()).toEqual([1, 2, 1, 2, 1, 2]);
 	});
 });
 
@@ -139,5 +161,83 @@ describe('findAll against a server without a page count', () => {
 		const run = await runNode(server.credentials, getMany(customer.id, { limit: 500 }));
 		expect(run.items).toHaveLength(20);
 		expect(pagesAsked()).toEqual([1, 2, 3]);
+	});
+});
+
+describe('findAll while pages are answered out of order and data change in between (issue 16)', () => {
+	const idsOf = (items: Array<{ json: { id?: unknown } }>): unknown[] => items.map((item) => item.json.id);
+
+	/** Page 3 is answered before page 2; `change` runs just before page 2's (first) answer is computed. */
+	function page3ThenPage2(change: () => void): void {
+		server.emulator.findFaults.answerOrder = [3, 2];
+		let done = false;
+		server.emulator.findFaults.beforeAnswer = ({ page }) => {
+			if (page !== 2 || done) return;
+			done = true;
+			change();
+		};
+	}
+
+	test('Sort By Amount, Return All: a deposit landing on page 2 after page 3 was read loses no row', async () => {
+		server.emulator.options.maxPageSize = 10;
+		const customer = server.emulator.seedCustomer();
+		const seeded = server.emulator.seedTransactions(customer.id, 30); // amounts 10.25, 20.5, … ascending
+		let deposit: Transaction | undefined;
+		// Its amount puts it in the middle of page 2: page 2's last row moves onto page 3, already read.
+		page3ThenPage2(() => {
+			[deposit] = server.emulator.seedTransactions(customer.id, 1, { amount: seeded[14].amount + 0.01 });
+		});
+		const run = await runNode(
+			server.credentials,
+			getMany(customer.id, { returnAll: true, options: { sortBy: 'amount', sortDirection: 'ASC' } }),
+		);
+		expect(run.error?.message).toBeUndefined();
+		const ids = idsOf(run.items);
+		expect(new Set(ids).size).toBe(ids.length);
+		// Every transaction that was there throughout comes back (the old findAll lost seeded[19]).
+		expect(ids.filter((id) => id !== deposit?.id)).toEqual(seeded.map((t) => t.id));
+		// Page 3 (30 reported) after page 2 (31): page 3 is read again, then page 4, which now exists; nothing else.
+		expect(pagesAsked().sort()).toEqual([1, 2, 3, 3, 4]);
+	});
+
+	test('Transaction States filter, Return All: a transaction entering the filter after page 3 was read loses no row', async () => {
+		server.emulator.options.maxPageSize = 10;
+		const customer = server.emulator.seedCustomer();
+		const seeded = server.emulator.seedTransactions(customer.id, 40, {
+			state: ['CONFIRMED', 'CONFIRMED', 'CONFIRMED', 'MEM_POOL_FOUND'],
+		});
+		const confirmed = seeded.filter((t) => t.transactionState === 'CONFIRMED');
+		const newest = byDate(confirmed, 'DESC');
+		// A pending one whose date puts it in the middle of page 2 once it is confirmed.
+		const pending = seeded.find(
+			(t) =>
+				t.transactionState === 'MEM_POOL_FOUND' &&
+				t.createdDate < confirmed.find((c) => c.id === newest[12])!.createdDate &&
+				t.createdDate > confirmed.find((c) => c.id === newest[18])!.createdDate,
+		)!;
+		page3ThenPage2(() => server.emulator.updateTransaction(pending.id, { transactionState: 'CONFIRMED' }));
+		const run = await runNode(
+			server.credentials,
+			getMany(customer.id, { returnAll: true, filters: { transactionStates: ['CONFIRMED'] } }),
+		);
+		expect(run.error?.message).toBeUndefined();
+		const ids = idsOf(run.items);
+		expect(new Set(ids).size).toBe(ids.length);
+		expect(ids.filter((id) => id !== pending.id)).toEqual(newest);
+	});
+
+	test('newest first, Limit 30: a deposit after page 3 was read skips no row; the result is one moment\'s first 30', async () => {
+		server.emulator.options.maxPageSize = 10;
+		const customer = server.emulator.seedCustomer();
+		const seeded = server.emulator.seedTransactions(customer.id, 50);
+		let deposit: Transaction | undefined;
+		page3ThenPage2(() => {
+			[deposit] = server.emulator.seedTransactions(customer.id, 1, { startDate: new Date() });
+		});
+		const run = await runNode(server.credentials, getMany(customer.id, { limit: 30 }));
+		expect(run.error?.message).toBeUndefined();
+		const before = byDate(seeded, 'DESC');
+		const after = [deposit!.id, ...before];
+		expect([before.slice(0, 30), after.slice(0, 30)]).toContainEqual(idsOf(run.items));
 	});
 });

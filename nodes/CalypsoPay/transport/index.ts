@@ -322,17 +322,21 @@ export class CalypsoClient {
 	 * Rows move while paging (a deposit arrives: newest first pushes every row one place down, oldest first makes
 	 * the last page grow). So while the last page fetched was full and brought new rows, and the answers say more
 	 * pages exist (or give no page count at all), the next page is fetched too, one at a time, until the limit is
-	 * in hand. A Return All with fewer different rows than page 1 reported is an error, never a silently short
-	 * list; more (rows that arrived meanwhile) are returned. An answer without its `result` list is an error.
+	 * in hand.
+	 *
+	 * Pages answered concurrently may come back in any order, so every page's `totalElements` is compared (see
+	 * `firstStalePage`): when a page saw fewer transactions than a page before it (it was answered before a
+	 * deposit that the page before it saw, so a row may have moved onto it unseen, or a transaction went away),
+	 * the pages from there are read again, one at a time and in order; with a Limit the pages must show one
+	 * moment. When two rounds of re-reading do not settle it, the Find fails with "changed while they were being
+	 * fetched". Nothing changed, nothing is read twice. A Return All with fewer different rows than page 1
+	 * reported is an error, never a silently short list; more (rows that arrived meanwhile) are returned. An
+	 * answer without its `result` list is an error.
 	 */
 	async findAll(path: string, query: IDataObject, options: FindOptions): Promise<IDataObject[]> {
 		const want = options.returnAll ? Infinity : options.limit;
 		const pageSize = Math.min(options.pageSize, want);
-		const pages: IDataObject[][] = [];
-		/** Per page: how many of its rows no page before it had brought. */
-		const fresh: number[] = [];
-		const seen = new Set<unknown>();
-		let distinct = 0;
+		const answers: PageAnswer[] = [];
 		/** The most pages any answer reported (0 when none said). */
 		let reportedPages = 0;
 		const fetchPage = async (pageNumber: number): Promise<IDataObject> => {
@@ -341,65 +345,141 @@ export class CalypsoClient {
 			const page = await this.request(path, { ...query, pageNumber, pageSize }, { where });
 			const rows = page.result as IDataObject[];
 			if (!Array.isArray(rows)) throw wrongShapeError(this.node, path, 'result', page, where);
-			pages[pageNumber - 1] = rows;
 			if (typeof page.total === 'number') reportedPages = Math.max(reportedPages, page.total);
-			let added = 0;
-			for (const row of rows) {
-				if (row.id !== undefined && seen.has(row.id)) continue;
-				seen.add(row.id);
-				added++;
-			}
-			fresh[pageNumber - 1] = added;
-			distinct += added;
+			answers[pageNumber - 1] = {
+				rows,
+				elements: typeof page.totalElements === 'number' ? page.totalElements : undefined,
+			};
 			return page;
 		};
 
 		const first = await fetchPage(1);
-		const size = typeof first.size === 'number' && first.size > 0 ? first.size : pages[0].length;
+		const size = typeof first.size === 'number' && first.size > 0 ? first.size : answers[0].rows.length;
 		const counted = typeof first.total === 'number';
+		/** One page at a time from `next`: a server without a page count, or rows that moved past the pages read. */
+		const readOn = async (next: number): Promise<void> => {
+			for (;;) {
+				const { distinct, fresh } = tally(answers);
+				const last = answers[next - 2];
+				if (
+					next > MAX_PAGES ||
+					distinct >= want ||
+					size <= 0 ||
+					(last?.rows.length ?? 0) < size ||
+					// Without a page count, a page that brought nothing new may be the last one repeated: stop.
+					(!counted && fresh[next - 2] === 0) ||
+					!(reportedPages === 0 ? !counted : next <= reportedPages)
+				)
+					return;
+				await fetchPage(next++);
+			}
+		};
 		try {
-			let next = 2;
 			if (counted && size > 0) {
 				const planned = Math.min(first.total as number, MAX_PAGES, Math.ceil(want / size));
 				await runBounded(planned - 1, PAGE_CONCURRENCY, true, async (index) => {
 					await fetchPage(index + 2);
 				});
-				next = Math.max(planned + 1, 2);
 			}
-			// One page at a time: a server without a page count, or rows that moved past the pages planned.
-			while (
-				next <= MAX_PAGES &&
-				distinct < want &&
-				size > 0 &&
-				(pages[next - 2]?.length ?? 0) >= size &&
-				fresh[next - 2] > 0 &&
-				(reportedPages === 0 ? !counted : next <= reportedPages)
-			) {
-				await fetchPage(next++);
+			for (let round = 0; ; ) {
+				const stale = firstStalePage(answers, options.returnAll);
+				if (stale !== undefined) {
+					if (round >= MAX_REREADS) throw changedError(this.node, answers);
+					// Read again in order, one page at a time, from the first page that may be stale (all of them the
+					// second time round): each page is then answered after the one before it.
+					for (let page = round === 0 ? stale : 1; page <= answers.length; page++) await fetchPage(page);
+					round++;
+					continue;
+				}
+				const read = answers.length;
+				await readOn(read + 1);
+				if (answers.length === read) break;
 			}
 		} catch (error) {
 			const pageError = error as NodeApiError;
 			pageError.description =
-				`${pageError.description ?? ''} ${countItems(pages)} transactions had been fetched; none are returned, so no partial list is passed on as whole.`.trim();
+				`${pageError.description ?? ''} ${countItems(answers)} transactions had been fetched; none are returned, so no partial list is passed on as whole.`.trim();
 			throw pageError;
 		}
 
-		const rows = pages.flat();
+		const rows = answers.flatMap((answer) => answer.rows);
+		const { distinct } = tally(answers);
 		// `distinct` counts each row the first time its id came in: equal to all rows, there is nothing to remove.
 		const items = distinct === rows.length ? rows : uniqueById(rows);
-		const expected = first.totalElements;
-		if (options.returnAll && counted && typeof expected === 'number' && items.length < expected) {
+		const expected = answers[0].elements;
+		if (options.returnAll && counted && expected !== undefined && items.length < expected) {
 			throw new NodeOperationError(
 				this.node,
 				`Calypso reported ${expected} transactions but ${items.length} different ones came back`,
-				{
-					description:
-						'The transactions changed while they were being fetched page by page (some moved onto a page already read). Run the node again; nothing was returned from this attempt.',
-				},
+				{ description: CHANGED_DESCRIPTION },
 			);
 		}
 		return options.returnAll ? items : items.slice(0, options.limit);
 	}
+}
+
+/** One page of a Find as last read: its rows and the `totalElements` it reported. */
+interface PageAnswer {
+	rows: IDataObject[];
+	elements?: number;
+}
+
+/** Rounds of re-reading pages that changed while a Find was paging, before it gives up. */
+export const MAX_REREADS = 2;
+
+const CHANGED_DESCRIPTION =
+	'The transactions changed while they were being fetched page by page (some moved onto a page already read). Run the node again; nothing was returned from this attempt.';
+
+/**
+ * Distinct rows (by id) of the pages in page order, and per page how many of its rows no page before it had.
+ */
+function tally(answers: PageAnswer[]): { distinct: number; fresh: number[] } {
+	const seen = new Set<unknown>();
+	const fresh = answers.map((answer) => {
+		let added = 0;
+		for (const row of answer?.rows ?? []) {
+			if (row.id !== undefined && seen.has(row.id)) continue;
+			seen.add(row.id);
+			added++;
+		}
+		return added;
+	});
+	return { distinct: fresh.reduce((sum, n) => sum + n, 0), fresh };
+}
+
+/**
+ * The first page (1-based) that must be read again, or undefined when the pages fit together. Each answer tells
+ * how many transactions matched when it was made. Counts that only grow from page to page mean each page was
+ * answered no earlier than the one before it, so an arrival can only repeat a row (removed by id), never hide one.
+ * A page with a lower count than a page before it was answered before an arrival that an earlier page saw (a row
+ * of that earlier page may have moved onto it unseen), or after a transaction went away (rows moved back onto a
+ * page already read): read from it again (from page 1 when the count fell below page 1's). Equal counts with a
+ * repeated row mean a row moved (its amount or state changed under the sort): read all again. With a Limit the
+ * rows must be one moment's first rows: one arrival at most between the pages, or they are read again.
+ */
+export function firstStalePage(answers: PageAnswer[], returnAll: boolean): number | undefined {
+	const counts = answers.map((answer) => answer?.elements);
+	if (counts.length < 2 || counts.some((count) => count === undefined)) return undefined;
+	const known = counts as number[];
+	let most = known[0];
+	for (let page = 1; page < known.length; page++) {
+		if (known[page] < most) return known[page] < known[0] ? 1 : page + 1;
+		most = known[page];
+	}
+	const spread = known[known.length - 1] - known[0];
+	const repeated = tally(answers).distinct < countItems(answers);
+	if (spread === 0 && repeated) return 1;
+	if (!returnAll && spread > 1) return known.findIndex((count) => count !== known[0]) + 1;
+	return undefined;
+}
+
+function changedError(node: INode, answers: PageAnswer[]): NodeOperationError {
+	const counts = answers.map((answer) => answer.elements);
+	return new NodeOperationError(
+		node,
+		`The transactions changed while they were being fetched: Calypso reported ${Math.min(...(counts as number[]))} to ${Math.max(...(counts as number[]))} of them across the pages, also after reading them again`,
+		{ description: CHANGED_DESCRIPTION },
+	);
 }
 
 /** Same-origin redirects followed for one request. */
@@ -425,8 +505,8 @@ function redirectError(
 /** Pages fetched at once by one Find. */
 export const PAGE_CONCURRENCY = 10;
 
-function countItems(pages: IDataObject[][]): number {
-	return pages.reduce((sum, page) => sum + (page?.length ?? 0), 0);
+function countItems(answers: PageAnswer[]): number {
+	return answers.reduce((sum, answer) => sum + (answer?.rows.length ?? 0), 0);
 }
 
 function uniqueById(items: IDataObject[]): IDataObject[] {
