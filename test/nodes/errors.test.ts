@@ -161,7 +161,7 @@ describe('On Error: Continue (using error output)', () => {
 			details: {
 				description: expect.stringContaining('Trace ID'),
 				errorCode: '004',
-				httpCode: '400',
+				httpCode: 400,
 				traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
 			},
 		});
@@ -179,8 +179,9 @@ describe('On Error: Continue (using error output)', () => {
 		expect(run.items[0].json).toMatchObject({
 			error: 'Calypso error 004: Customer not found',
 			errorCode: '004',
-			httpCode: '400',
+			httpCode: 400,
 		});
+		expect(typeof run.items[0].json.httpCode).toBe('number');
 	});
 
 	test("n8n's Error code detail is Calypso's own code, not the bare HTTP status", async () => {

@@ -39,8 +39,9 @@ function errorItem(
 		const { errorCode, traceId, httpCode } = (error.errorResponse ?? {}) as JsonObject;
 		if (errorCode) details.errorCode = errorCode;
 		if (traceId) details.traceId = traceId;
-		const status = httpCode ?? error.httpCode;
-		if (status) details.httpCode = status;
+		// The HTTP status, as a number (n8n's own httpCode field is Calypso's error code when there is one).
+		const status = Number(httpCode ?? (errorCode ? undefined : error.httpCode));
+		if (Number.isInteger(status) && status >= 100 && status <= 599) details.httpCode = status;
 	}
 	const json: IDataObject =
 		this.getNode().onError === 'continueErrorOutput'
@@ -112,6 +113,8 @@ function runSettings(this: IExecuteFunctions): { concurrency: number; transport:
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const resource = this.getNodeParameter('resource', 0) as string;
+	// n8n offers "Custom API Call" as a resource too; then no operation parameter exists to read.
+	if (resource === CUSTOM_API_CALL) throw customApiCallError(this.getNode());
 	const operationName = this.getNodeParameter('operation', 0) as string;
 	const operation = resources[resource]?.[operationName];
 	if (!operation) {
