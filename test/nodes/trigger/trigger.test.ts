@@ -619,7 +619,7 @@ describe('webhook deliveries (n8n WebhookContext behind a loopback endpoint)', (
 			const delivery = await server.emulator.deliverEvent(
 				requestId,
 				{ eventType: EXPIRED, customerId: customer.id },
-				{ serialize: (envelope: Record<string, unknown>) => JSON.stringify({ ...envelope, eventType }) },
+				{ serialize: (envelope: object) => JSON.stringify({ ...envelope, eventType }) },
 			);
 			expect(delivery.status).toBe(200);
 			expect(delivery.body).toEqual({
@@ -638,7 +638,7 @@ describe('webhook deliveries (n8n WebhookContext behind a loopback endpoint)', (
 				requestId,
 				{ eventType: EXPIRED, customerId: customer.id },
 				{
-					serialize: (envelope: Record<string, unknown>) =>
+					serialize: (envelope: object) =>
 						JSON.stringify(envelope).replace(/"id":\d+/, `"id":${id}`),
 				},
 			);
