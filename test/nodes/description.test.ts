@@ -9,6 +9,8 @@ import { CalypsoPayApi } from '../../credentials/CalypsoPayApi.credentials';
 import { CalypsoPay } from '../../nodes/CalypsoPay/CalypsoPay.node';
 import { CalypsoPayTrigger } from '../../nodes/CalypsoPayTrigger/CalypsoPayTrigger.node';
 import { readRepoFile, rewriteIfAsked } from '../helpers/repo-files';
+import { runNode } from '../helpers/engine';
+import { useEmulator } from '../helpers/calypso';
 
 const action = new CalypsoPay().description;
 const trigger = new CalypsoPayTrigger().description;
@@ -105,7 +107,12 @@ describe('options that do what they show', () => {
 		const shown = (values: Record<string, unknown>) =>
 			options
 				.filter((option) =>
-					NodeHelpers.displayParameter(values as never, option, null as never, action as INodeTypeDescription),
+					NodeHelpers.displayParameter(
+						values as never,
+						option,
+						null as never,
+						action as INodeTypeDescription,
+					),
 				)
 				.map((option) => option.name);
 		for (const retry of [undefined, 'default', 'off'])
@@ -159,4 +166,97 @@ describe('docs links land on their section', () => {
 		expect(new URL(credential.documentationUrl).hash).toBe('#credentials');
 		expect(anchors.has('credentials')).toBe(true);
 	});
+});
+
+describe('every numeric field carries the bounds run time enforces', () => {
+	const server = useEmulator();
+	const CUSTOMER = '3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a';
+
+	interface NumberField {
+		resource: string;
+		operation: string;
+		/** Where the value goes: a top-level parameter, or inside a collection. */
+		path: [string] | [string, string];
+		property: INodeProperties;
+		/** The sibling values that make the field show (Retry: Custom for Max Retries). */
+		siblings: Record<string, unknown>;
+	}
+
+	/** The numeric fields of every operation, each once per (parameter path, operation). */
+	const fields: NumberField[] = [];
+	for (const property of action.properties) {
+		const show = property.displayOptions?.show;
+		const resource = show?.resource?.[0] as string | undefined;
+		const operation = show?.operation?.[0] as string | undefined;
+		if (!resource || !operation) continue;
+		if (property.type === 'number') {
+			const siblings = Object.fromEntries(
+				Object.entries(show ?? {})
+					.filter(([key]) => key !== 'resource' && key !== 'operation')
+					.map(([key, values]) => [key, values?.[0]]),
+			);
+			fields.push({ resource, operation, path: [property.name], property, siblings });
+		}
+		for (const child of (property.type === 'collection' ? property.options : []) as INodeProperties[]) {
+			if (child.type !== 'number') continue;
+			const siblings = Object.fromEntries(
+				Object.entries(child.displayOptions?.show ?? {}).map(([key, values]) => [key, values?.[0]]),
+			);
+			fields.push({ resource, operation, path: [property.name, child.name], property: child, siblings });
+		}
+	}
+
+	test('the node has numeric fields, and each has a minimum and a maximum', () => {
+		const names = new Set(fields.map((field) => field.path.join('.')));
+		expect([...names].sort()).toEqual([
+			'limit',
+			'options.concurrency',
+			'options.maxRetries',
+			'options.pageSize',
+			'options.retryDelay',
+			'options.timeout',
+		]);
+		for (const { property } of fields) {
+			expect(typeof property.typeOptions?.minValue).toBe('number');
+			expect(typeof property.typeOptions?.maxValue).toBe('number');
+		}
+		const triggerNumbers = trigger.properties.filter((property) => property.type === 'number');
+		expect(triggerNumbers).toEqual([]);
+	});
+
+	// One operation per field path is enough for the shared Options; every operation for its own fields.
+	const cases = fields.filter(
+		(field, index) =>
+			field.path[0] !== 'options' ||
+			fields.findIndex((other) => other.path.join('.') === field.path.join('.')) === index,
+	);
+	test.each(cases.map((field) => [`${field.resource} ${field.operation}: ${field.path.join('.')}`, field]))(
+		"%s: one past either editor bound is refused at run time with the editor's range, the bounds pass",
+		async (_, field) => {
+			const { minValue, maxValue } = (field as NumberField).property.typeOptions as {
+				minValue: number;
+				maxValue: number;
+			};
+			const { resource, operation, path, property, siblings } = field as NumberField;
+			const run = async (value: number) => {
+				const parameters: Record<string, unknown> = { resource, operation, customerId: CUSTOMER };
+				// Retry Off (unless the field needs Custom), so an accepted value costs one quick request at most.
+				parameters.options = { retry: 'off' };
+				if (path.length === 1) Object.assign(parameters, siblings, { [path[0]]: value });
+				else parameters[path[0]] = { retry: 'off', ...siblings, [path[1]]: value };
+				return await runNode(server.credentials, parameters as never);
+			};
+			for (const outside of [minValue - 1, maxValue + 1]) {
+				const result = await run(outside);
+				expect(result.error?.message).toBe(
+					`${property.displayName} must be a whole number from ${minValue} to ${maxValue}, got "${outside}"`,
+				);
+			}
+			expect(server.emulator.requests).toHaveLength(0);
+			for (const inside of [minValue, maxValue]) {
+				const result = await run(inside);
+				expect(String(result.error?.message ?? '')).not.toContain(property.displayName);
+			}
+		},
+	);
 });

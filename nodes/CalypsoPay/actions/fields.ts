@@ -47,6 +47,9 @@ export const DEFAULT_CONCURRENCY = 50;
 export const MAX_CONCURRENCY = 100;
 /** The most one wait between retries may be (the transport's per-wait cap). */
 export const MAX_RETRY_DELAY = DEFAULT_RETRY.maxDelayMs;
+export const MAX_RETRIES = 10;
+/** The longest Timeout (Ms): 10 minutes. */
+export const MAX_TIMEOUT_MS = 600_000;
 
 /** Entries of every operation's Options collection: how requests are sent. */
 export const requestOptions: INodeProperties[] = [
@@ -80,7 +83,7 @@ export const requestOptions: INodeProperties[] = [
 		displayName: 'Max Retries',
 		name: 'maxRetries',
 		type: 'number',
-		typeOptions: { minValue: 0, maxValue: 10 },
+		typeOptions: { minValue: 0, maxValue: MAX_RETRIES },
 		default: 3,
 		displayOptions: { show: { retry: ['custom'] } },
 		description:
@@ -100,8 +103,8 @@ export const requestOptions: INodeProperties[] = [
 		displayName: 'Timeout (Ms)',
 		name: 'timeout',
 		type: 'number',
-		typeOptions: { minValue: 1 },
+		typeOptions: { minValue: 1, maxValue: MAX_TIMEOUT_MS },
 		default: 30000,
-		description: 'How long to wait for Calypso to answer one request',
+		description: 'How long to wait for Calypso to answer one request, up to 600000 (10 minutes)',
 	},
 ];

@@ -9,7 +9,7 @@ import { CalypsoClient, DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from '../transport';
 import { asNodeError } from '../transport/errors';
 import type { TransportSettings } from '../transport';
 import { CUSTOM_API_CALL, customApiCallError } from './customApiCall';
-import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MAX_RETRY_DELAY } from './fields';
+import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MAX_RETRIES, MAX_RETRY_DELAY, MAX_TIMEOUT_MS } from './fields';
 import type { CalypsoOperation } from './types';
 import * as validate from './validate';
 
@@ -76,7 +76,14 @@ function runSettings(this: IExecuteFunctions): { concurrency: number; transport:
 	if (mode === 'custom') {
 		retry = {
 			...DEFAULT_RETRY,
-			retries: validate.integer(this, 0, 'Max Retries', options.maxRetries ?? DEFAULT_RETRY.retries, 0, 10),
+			retries: validate.integer(
+				this,
+				0,
+				'Max Retries',
+				options.maxRetries ?? DEFAULT_RETRY.retries,
+				0,
+				MAX_RETRIES,
+			),
 			// A first delay above the per-wait cap is refused rather than silently shortened.
 			baseDelayMs: validate.integer(
 				this,
@@ -99,7 +106,14 @@ function runSettings(this: IExecuteFunctions): { concurrency: number; transport:
 		),
 		transport: {
 			retry,
-			timeoutMs: validate.integer(this, 0, 'Timeout (Ms)', options.timeout ?? DEFAULT_TIMEOUT_MS, 1, 600_000),
+			timeoutMs: validate.integer(
+				this,
+				0,
+				'Timeout (Ms)',
+				options.timeout ?? DEFAULT_TIMEOUT_MS,
+				1,
+				MAX_TIMEOUT_MS,
+			),
 			recovery: mode !== 'off',
 		},
 	};
