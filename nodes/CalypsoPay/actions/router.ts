@@ -69,7 +69,14 @@ function withCompletedItems<E extends NodeApiError | NodeOperationError>(
  */
 function runSettings(this: IExecuteFunctions): { concurrency: number; transport: TransportSettings } {
 	const options = this.getNodeParameter('options', 0, {}) as IDataObject;
-	const mode = validate.oneOf(this, 0, 'Retry', options.retry ?? 'default', ['default', 'custom', 'off']);
+	// Inside the Options in node version 1, below them from 1.1 (fields.ts retrySettings): same names and defaults.
+	const retrySetting = (name: string, fallback: unknown) =>
+		options[name] ?? this.getNodeParameter(name, 0, fallback);
+	const mode = validate.oneOf(this, 0, 'Retry', retrySetting('retry', 'default'), [
+		'default',
+		'custom',
+		'off',
+	]);
 	let retry = DEFAULT_RETRY;
 	if (mode === 'off' || (mode === 'default' && this.getNode().retryOnFail))
 		retry = { ...DEFAULT_RETRY, retries: 0 };
@@ -80,7 +87,7 @@ function runSettings(this: IExecuteFunctions): { concurrency: number; transport:
 				this,
 				0,
 				'Max Retries',
-				options.maxRetries ?? DEFAULT_RETRY.retries,
+				retrySetting('maxRetries', DEFAULT_RETRY.retries),
 				0,
 				MAX_RETRIES,
 			),
@@ -89,7 +96,7 @@ function runSettings(this: IExecuteFunctions): { concurrency: number; transport:
 				this,
 				0,
 				'Retry Delay (Ms)',
-				options.retryDelay ?? DEFAULT_RETRY.baseDelayMs,
+				retrySetting('retryDelay', DEFAULT_RETRY.baseDelayMs),
 				0,
 				MAX_RETRY_DELAY,
 			),
