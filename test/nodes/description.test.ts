@@ -27,7 +27,15 @@ function forVersion(displayOptions: INodeProperties['displayOptions'], version: 
 	const show = { ...displayOptions.show };
 	const rule = show['@version'];
 	delete show['@version'];
-	const shown = rule === undefined || NodeHelpers.checkConditions(rule as never, [version] as never);
+	// n8n's own reading of the rule (displayParameter: exported by every n8n line, unlike checkConditions).
+	const shown =
+		rule === undefined ||
+		NodeHelpers.displayParameter(
+			{},
+			{ displayOptions: { show: { '@version': rule } } } as never,
+			{ typeVersion: version } as never,
+			null,
+		);
 	const rest = { ...displayOptions, show };
 	if (Object.keys(show).length === 0) delete (rest as { show?: unknown }).show;
 	return { shown, rest: Object.keys(rest).length === 0 ? undefined : rest };
