@@ -5,8 +5,8 @@
  * `npm run dev`: builds the package and starts, until Ctrl-C,
  *   - the Calypso emulator with the demo data on http://127.0.0.1:4010 (one log line per request), and
  *   - a real n8n (scripts/n8n-local.js) on http://127.0.0.1:5678 with this package installed, the credential
- *     "Calypso (emulator)" and the example workflows (the trigger example too) imported, and an owner account
- *     already set up.
+ *     "Calypso (emulator)" and all six example workflows imported, and an owner account already set up. The AI
+ *     agent example needs a chat model: its OpenAI Chat Model node asks for an "OpenAI" credential the user adds.
  * To see the trigger fire: open the trigger example, click "Listen for test event" on the Calypso Pay Trigger (or
  * publish the workflow), then run `npm run send-event` in another terminal (test/emulator/cli.js send-event).
  *
@@ -23,12 +23,14 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { ensureN8n, createUserFolder, N8N_VERSION } = require('./n8n-local');
 const { createEmulator } = require('../test/emulator');
-const { loadExamples, seedDemo, credentialFor, CREDENTIAL_NAME, EXAMPLES, TRIGGER_EXAMPLE } = require('./examples');
+const {
+	loadExamples, seedDemo, credentialFor, CREDENTIAL_NAME, EXAMPLES, TRIGGER_EXAMPLE, CUSTOM_API_CALL_EXAMPLE, AGENT_EXAMPLE,
+} = require('./examples');
 
 const ROOT = path.resolve(__dirname, '..');
 const OWNER = { email: 'dev@calypso.local', firstName: 'Calypso', lastName: 'Developer', password: 'CalypsoDev-2026' };
-/** Every example `npm run dev` imports, the trigger example last. */
-const WORKFLOWS = [...EXAMPLES, TRIGGER_EXAMPLE];
+/** Every example in examples/, which `npm run dev` imports, the trigger example last. */
+const WORKFLOWS = [...EXAMPLES, CUSTOM_API_CALL_EXAMPLE, AGENT_EXAMPLE, TRIGGER_EXAMPLE];
 const say = (/** @type {string} */ line) => process.stdout.write(`${line}\n`);
 
 /** @param {string[]} argv */
@@ -151,6 +153,8 @@ async function main() {
 	say(`  workflows:      ${WORKFLOWS.map((e) => `${url}/workflow/${e.id}`).join('\n                  ')}`);
 	say(`  trigger:        open ${url}/workflow/${TRIGGER_EXAMPLE.id}, click "Listen for test event" on the`);
 	say(`                  Calypso Pay Trigger (or publish the workflow), then in another terminal: ${sendEvent}`);
+	say(`  AI agent:       open ${url}/workflow/${AGENT_EXAMPLE.id} and, on its OpenAI Chat Model node, create the`);
+	say('                  "OpenAI" credential with your API key (or an OpenAI-compatible server\'s Base URL)');
 	say(`Calypso emulator: ${baseUrl}  (demo customer demo-user-1 = ${customer.id})`);
 	say(`  credential "${CREDENTIAL_NAME}" is already set up; to make your own, paste:`);
 	say(`    API Key:          ${apiKey}`);

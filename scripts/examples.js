@@ -25,6 +25,14 @@ const EXAMPLES = [
 	{ key: 'block', file: 'block-customer.json', id: 'calypsoExBlock01', title: 'Block a customer' },
 ];
 
+/**
+ * Examples `npm run dev` imports beside the demo's, which the demo does not run: the custom API call (HTTP Request
+ * nodes with the Calypso credential; it deletes webhook subscriptions, so it is run by hand) and the AI agent (it
+ * needs a chat model: its OpenAI Chat Model node references an "OpenAI" credential that the user adds).
+ */
+const CUSTOM_API_CALL_EXAMPLE = { key: 'custom', file: 'custom-api-call-webhook-cleanup.json', id: 'calypsoExCustom01', title: 'Remove webhook subscriptions left behind (custom API call)' };
+const AGENT_EXAMPLE = { key: 'agent', file: 'ai-agent-customer-support.json', id: 'calypsoExAgent01', title: 'AI agent answers support questions (needs a chat model)' };
+
 /** The trigger example: waits for Calypso's events, so the demo does not run it; `npm run dev` imports it too. */
 const TRIGGER_EXAMPLE = { key: 'trigger', file: 'calypso-trigger-deposits.json', id: 'calypsoExTrigDp1', title: 'Credit confirmed deposits (trigger)' };
 
@@ -99,6 +107,6 @@ function describeFailure(execution) {
 }
 
 module.exports = {
-	EXAMPLES, TRIGGER_EXAMPLE, EXAMPLES_DIR, CREDENTIAL_ID, CREDENTIAL_NAME, DEMO_EXTERNAL_ID,
+	EXAMPLES, TRIGGER_EXAMPLE, CUSTOM_API_CALL_EXAMPLE, AGENT_EXAMPLE, EXAMPLES_DIR, CREDENTIAL_ID, CREDENTIAL_NAME, DEMO_EXTERNAL_ID,
 	loadExamples, seedDemo, credentialFor, nodeOutput, summarize, describeFailure,
 };

@@ -3,6 +3,7 @@ import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescrip
 
 import * as customer from './actions/customer/Customer.resource';
 import * as purse from './actions/purse/Purse.resource';
+import { retrySettings } from './actions/fields';
 import { router } from './actions/router';
 import * as transaction from './actions/transaction/Transaction.resource';
 
@@ -12,7 +13,9 @@ export class CalypsoPay implements INodeType {
 		name: 'calypsoPay',
 		icon: { light: 'file:calypso.svg', dark: 'file:calypso.dark.svg' },
 		group: ['transform'],
-		version: 1,
+		// 1.1: Retry, Max Retries and Retry Delay below the Options instead of inside (see retrySettings).
+		version: [1, 1.1],
+		defaultVersion: 1.1,
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
 		description: "Manage your customers' crypto deposit wallets with the Calypso Pay Customer Purse API",
 		// Used as it is by the editor's docs link (the codex URLs get a tracking query appended, so they have no anchor).
@@ -38,6 +41,8 @@ export class CalypsoPay implements INodeType {
 			...customer.description,
 			...purse.description,
 			...transaction.description,
+			// After every operation's Options collection, so they show right below it.
+			...retrySettings,
 		],
 	};
 

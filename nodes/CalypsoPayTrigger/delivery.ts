@@ -108,17 +108,74 @@ export interface CalypsoEvent extends IDataObject {
 	data?: IDataObject;
 }
 
-/** Parses a (verified) body; `undefined` when it is not a JSON object. */
+/** Index just past the JSON value (valid JSON, as JSON.parse already accepted it) starting at `start`. */
+function skipValue(text: string, start: number): number {
+	let depth = 0;
+	let i = start;
+	do {
+		const c = text[i];
+		if (c === '"') {
+			for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+			i++;
+		} else if (c === '{' || c === '[') {
+			depth++;
+			i++;
+		} else if (c === '}' || c === ']') {
+			depth--;
+			i++;
+		} else if (depth > 0) {
+			i++;
+		} else {
+			while (i < text.length && !/[\s,}\]]/.test(text[i])) i++;
+		}
+	} while (depth > 0 && i < text.length);
+	return i;
+}
+
+/**
+ * The source text of the top-level "id" member when it is a number (the last one, as JSON.parse keeps the last),
+ * so that ids above 2^53, which JSON.parse rounds, are kept exactly.
+ */
+function topLevelIdText(text: string): string | undefined {
+	let found: string | undefined;
+	const skipSpace = (from: number) => {
+		let i = from;
+		while (/\s/.test(text[i] ?? '')) i++;
+		return i;
+	};
+	let i = skipSpace(0) + 1; // past "{"
+	for (;;) {
+		i = skipSpace(i);
+		if (text[i] !== '"') return found;
+		const keyEnd = skipValue(text, i);
+		const key = JSON.parse(text.slice(i, keyEnd)) as string;
+		i = skipSpace(skipSpace(keyEnd) + 1); // past ":"
+		const valueEnd = skipValue(text, i);
+		if (key === 'id') found = /^-?\d/.test(text.slice(i, valueEnd)) ? text.slice(i, valueEnd) : undefined;
+		i = skipSpace(valueEnd);
+		if (text[i] !== ',') return found;
+		i++;
+	}
+}
+
+/**
+ * Parses a (verified) body; `undefined` when it is not a JSON object. A numeric `id` too large to be exact as a
+ * JavaScript number (above 2^53) is kept as the text Calypso sent, so two such events stay distinct.
+ */
 export function parseEvent(rawBody: Buffer | string): CalypsoEvent | undefined {
+	const text = typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8');
 	let parsed: unknown;
 	try {
-		parsed = JSON.parse(typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8'));
+		parsed = JSON.parse(text);
 	} catch {
 		return undefined;
 	}
-	return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
-		? (parsed as CalypsoEvent)
-		: undefined;
+	if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+	const event = parsed as CalypsoEvent;
+	if (typeof event.id === 'number' && Number.isInteger(event.id) && !Number.isSafeInteger(event.id)) {
+		event.id = topLevelIdText(text) ?? event.id;
+	}
+	return event;
 }
 
 /** The event's id as a dedupe key, when it has one. */
@@ -127,6 +184,14 @@ export function eventKey(event: CalypsoEvent): string | undefined {
 	return (typeof id === 'number' && Number.isFinite(id)) || (typeof id === 'string' && id !== '')
 		? String(id)
 		: undefined;
+}
+
+/**
+ * Whether the trigger runs for this event: its `eventType` is one of the selected events. An event without a
+ * text `eventType` (missing, a number, a list) is not selected, rather than let past the filter.
+ */
+export function isSelectedEvent(event: CalypsoEvent, selected: readonly string[]): boolean {
+	return typeof event.eventType === 'string' && selected.includes(event.eventType);
 }
 
 /** The transaction a (transaction) event is about. */

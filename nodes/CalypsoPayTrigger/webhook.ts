@@ -5,7 +5,14 @@ import { CalypsoClient, DEFAULT_SETTINGS } from '../CalypsoPay/transport';
 import type { TransportSettings } from '../CalypsoPay/transport';
 import { DeliveryMemory, pruneSeen, readSeen, sameSeen } from './dedupe';
 import type { Seen } from './dedupe';
-import { eventKey, flattenEvent, parseEvent, transactionIdOf, verifyDelivery } from './delivery';
+import {
+	eventKey,
+	flattenEvent,
+	isSelectedEvent,
+	parseEvent,
+	transactionIdOf,
+	verifyDelivery,
+} from './delivery';
 import type { CalypsoEvent } from './delivery';
 import { asNodeError } from '../CalypsoPay/transport/errors';
 import { isNotFound, storedSubscription, subscriptionKeys } from './subscription';
@@ -96,7 +103,8 @@ async function keepRecordMarked(stored: StoredSubscription, answered: () => bool
 	const until = Date.now() + REMARK.forMs;
 	while (!answered() && Date.now() < until) {
 		await sleep(REMARK.everyMs);
-		if (!answered() && stored.seen && typeof stored.seen === 'object') stored.seen = { ...(stored.seen as Seen) };
+		if (!answered() && stored.seen && typeof stored.seen === 'object')
+			stored.seen = { ...(stored.seen as Seen) };
 	}
 }
 
@@ -136,9 +144,14 @@ export async function receiveDelivery(
 	if (!event) return respond(this, 400, 'The body is not a JSON object');
 
 	const events = this.getNodeParameter('events', []) as string[];
-	if (typeof event.eventType === 'string' && !events.includes(event.eventType)) {
+	if (!isSelectedEvent(event, events)) {
 		return {
-			webhookResponse: { message: `Event ${event.eventType} is not selected in this trigger; ignored` },
+			webhookResponse: {
+				message:
+					typeof event.eventType === 'string'
+						? `Event ${event.eventType} is not selected in this trigger; ignored`
+						: `An event without a text eventType (${JSON.stringify(event.eventType) ?? 'none'}) is not selected in this trigger; ignored`,
+			},
 		};
 	}
 

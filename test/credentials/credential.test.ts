@@ -108,6 +108,8 @@ describe("credential test: passes only on Calypso's successful answer", () => {
 		['no scheme', (url: string) => url.replace(/^http:\/\//, ''), /is not a URL|has the scheme/],
 		['a space inside', (url: string) => url.replace('127.0.0.1', '127.0.0.1 '), /contains a space/],
 		['a query', (url: string) => `${url}?x=1`, /has a query/],
+		['a backslash', (url: string) => `${url}\\api\\v1`, /contains a backslash/],
+		['a backslash before a user name', (url: string) => `http://evil.example\\@${url.slice(7)}`, /contains a backslash/],
 	])(
 		'a Base URL with %s is refused, naming the field and the form, and nothing is sent',
 		async (_, make, why) => {

@@ -9,6 +9,7 @@
  *   2. "Custom API call": the example examples/custom-api-call-webhook-cleanup.json (HTTP Request nodes with the
  *      predefined "Calypso Pay API" credential on the webhook subscription endpoints, outside the Customer Purse
  *      API) run with `n8n execute`; an HTTP Request body without "payload" is refused before anything is sent;
+ *      an HTTP Request to another origin than the Base URL is refused by the credential before anything is signed;
  *      the Calypso node's "Custom API Call" operation says what to use instead.
  * Prints one line per check and "N passed, M failed"; exits 1 on any failure.
  * Options: --no-build (use the existing dist/), --verbose (print n8n's output of failed executions in full).
@@ -113,6 +114,24 @@ const noPayloadWorkflow = (baseUrl) =>
 		},
 	});
 
+/**
+ * An HTTP Request node with the Calypso credential sent to another origin than the Base URL (the same emulator,
+ * named "localhost" instead of 127.0.0.1): the credential must refuse to sign it. @param {string} baseUrl
+ */
+const otherOriginWorkflow = (baseUrl) =>
+	oneNode('e2eCustomOrigin', {
+		name: 'Other origin',
+		type: 'n8n-nodes-base.httpRequest',
+		typeVersion: 4.2,
+		parameters: {
+			method: 'POST',
+			url: `${baseUrl.replace('127.0.0.1', 'localhost')}${SUBSCRIPTIONS}`,
+			authentication: 'predefinedCredentialType',
+			nodeCredentialType: 'calypsoPayApi',
+			options: {},
+		},
+	});
+
 const customApiCallWorkflow = oneNode('e2eCustomOp0001', {
 	name: 'Calypso custom API call',
 	type: 'n8n-nodes-calypso-pay.calypsoPay',
@@ -200,6 +219,19 @@ async function customApiCall(emu, uf) {
 		assert.match(message, /it has \\?"requestId\\?" at the top level/);
 		assert.equal(requests.length, 0);
 		assert.ok(emu.state.subscriptions.has(KEPT.requestId));
+	});
+	showOutput(x, failedBefore);
+
+	failedBefore = tally.failed;
+	start = emu.requests.length;
+	x = await uf.execute('e2eCustomOrigin');
+	requests = emu.requests.slice(start);
+	say(`HTTP Request with the credential to another origin [${secs(x.ms)}, ${requests.length} requests]`);
+	check('fails with the credential\'s error naming the Base URL; nothing is signed or sent', () => {
+		assert.equal(x.ok, false);
+		const message = JSON.stringify(x.error ?? {}) + x.stdout;
+		assert.match(message, /this request goes to http:\/\/localhost:\d+, but the credential signs only requests to its Base URL \(http:\/\/127\.0\.0\.1:\d+\)/);
+		assert.equal(requests.length, 0);
 	});
 	showOutput(x, failedBefore);
 
@@ -332,6 +364,7 @@ async function main() {
 		await uf.importWorkflows([
 			exampleFor(emu.baseUrl),
 			noPayloadWorkflow(emu.baseUrl),
+			otherOriginWorkflow(emu.baseUrl),
 			customApiCallWorkflow,
 		]);
 		await customApiCall(emu, uf);

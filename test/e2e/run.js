@@ -295,7 +295,7 @@ const operationsLane = {
 					assert.equal(items.length, 2);
 					assert.match(String(items[0].error), /^Calypso error 004/);
 					assert.equal(items[0].details?.errorCode, '004');
-					assert.equal(items[0].details?.httpCode, '400');
+					assert.equal(items[0].details?.httpCode, 400);
 					assert.match(String(items[0].details?.traceId), /^[0-9a-f]{32}$/);
 					assert.match(String(items[1].error), /must be a UUID/);
 				});

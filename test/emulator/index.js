@@ -179,9 +179,11 @@ function validate(spec, schema, value, at) {
 			if (schema.format === 'uuid' && !UUID_RE.test(value)) return fail('must be a uuid');
 			if (schema.pattern && !new RegExp(schema.pattern).test(value))
 				return fail(`must match "${schema.pattern}"`);
-			if (schema.maxLength !== undefined && value.length > schema.maxLength)
+			// JSON Schema counts a string's length in characters (Unicode code points), not UTF-16 units.
+			const chars = [...value].length;
+			if (schema.maxLength !== undefined && chars > schema.maxLength)
 				return fail(`length must be at most ${schema.maxLength}`);
-			if (schema.minLength !== undefined && value.length < schema.minLength)
+			if (schema.minLength !== undefined && chars < schema.minLength)
 				return fail(`length must be at least ${schema.minLength}`);
 			return null;
 		}

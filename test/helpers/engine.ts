@@ -135,6 +135,8 @@ export interface NodeSpec {
 	continueOnFail?: boolean;
 	/** n8n's On Error setting; overrides continueOnFail. */
 	onError?: INode['onError'];
+	/** The node's version (default 1: the workflows saved before 1.1). */
+	typeVersion?: number;
 	/** n8n's node settings, e.g. { retryOnFail: true, maxTries: 2, waitBetweenTries: 0 }. */
 	settings?: Pick<INode, 'retryOnFail' | 'maxTries' | 'waitBetweenTries'>;
 }
@@ -160,7 +162,7 @@ export async function runChain(
 		id: `n${index}`,
 		name: spec.name,
 		type: CALYPSO_TYPE,
-		typeVersion: 1,
+		typeVersion: spec.typeVersion ?? 1,
 		position: [200 * (index + 1), 0],
 		parameters: spec.parameters,
 		credentials: { calypsoPayApi: { id: '1', name: 'Calypso' } },

@@ -15,3 +15,9 @@ exports.rewriteIfAsked = (relative, text) => {
 	fs.writeFileSync(path.join(ROOT, relative), text);
 	return true;
 };
+
+/** The names of the files in a repository folder, by its path from the root. */
+exports.listRepoDir = (relative) => fs.readdirSync(path.join(ROOT, relative));
+
+/** A repository script's exports (scripts/ is JavaScript, outside the TypeScript project). */
+exports.requireRepoModule = (relative) => require(path.join(ROOT, relative));

@@ -9,6 +9,8 @@ import { CalypsoPayApi } from '../../credentials/CalypsoPayApi.credentials';
 import { CalypsoPay } from '../../nodes/CalypsoPay/CalypsoPay.node';
 import { CalypsoPayTrigger } from '../../nodes/CalypsoPayTrigger/CalypsoPayTrigger.node';
 import { readRepoFile, rewriteIfAsked } from '../helpers/repo-files';
+import { runNode } from '../helpers/engine';
+import { useEmulator } from '../helpers/calypso';
 
 const action = new CalypsoPay().description;
 const trigger = new CalypsoPayTrigger().description;
@@ -16,12 +18,39 @@ const credential = new CalypsoPayApi();
 
 type Child = INodeProperties | INodePropertyCollection;
 
+/**
+ * The displayOptions of a property as node version `version` sees them: undefined when the property does not show
+ * in that version; else without the `@version` rule (so a version's keys read as when it was the only one).
+ */
+function forVersion(displayOptions: INodeProperties['displayOptions'], version: number) {
+	if (!displayOptions) return { shown: true, rest: undefined };
+	const show = { ...displayOptions.show };
+	const rule = show['@version'];
+	delete show['@version'];
+	// n8n's own reading of the rule (displayParameter: exported by every n8n line, unlike checkConditions).
+	const shown =
+		rule === undefined ||
+		NodeHelpers.displayParameter(
+			{},
+			{ displayOptions: { show: { '@version': rule } } } as never,
+			{ typeVersion: version } as never,
+			null,
+		);
+	const rest = { ...displayOptions, show };
+	if (Object.keys(show).length === 0) delete (rest as { show?: unknown }).show;
+	return { shown, rest: Object.keys(rest).length === 0 ? undefined : rest };
+}
+
 /** Every parameter's default, keyed by where it shows (name plus displayOptions) and its path in collections. */
-function defaults(properties: Child[], prefix = ''): Record<string, unknown> {
+function defaults(properties: Child[], prefix = '', version = 1): Record<string, unknown> {
 	const out: Record<string, unknown> = {};
 	for (const property of properties) {
-		const show =
-			'displayOptions' in property && property.displayOptions ? JSON.stringify(property.displayOptions) : '';
+		const { shown, rest } = forVersion(
+			'displayOptions' in property ? property.displayOptions : undefined,
+			version,
+		);
+		if (!shown) continue;
+		const show = rest ? JSON.stringify(rest) : '';
 		const key = `${prefix}${property.name}${show ? ` ${show}` : ''}`;
 		if ('default' in property) out[key] = property.default;
 		const children = ('options' in property ? property.options : undefined) ?? [];
@@ -32,8 +61,8 @@ function defaults(properties: Child[], prefix = ''): Record<string, unknown> {
 				'name' in child &&
 				('type' in child || 'values' in child),
 		);
-		Object.assign(out, defaults(nested, `${key} > `));
-		if ('values' in property) Object.assign(out, defaults(property.values, `${key} > `));
+		Object.assign(out, defaults(nested, `${key} > `, version));
+		if ('values' in property) Object.assign(out, defaults(property.values, `${key} > `, version));
 	}
 	return out;
 }
@@ -42,8 +71,11 @@ function defaults(properties: Child[], prefix = ''): Record<string, unknown> {
 const CONTRACT = 'test/nodes/defaults.v1.json';
 
 describe('parameter defaults are a contract', () => {
+	const versions = Array.isArray(action.version) ? action.version : [action.version];
 	const current = {
-		[`${action.name} v${String(action.version)}`]: defaults(action.properties),
+		...Object.fromEntries(
+			versions.map((version) => [`${action.name} v${version}`, defaults(action.properties, '', version)]),
+		),
 		[`${trigger.name} v${String(trigger.version)}`]: defaults(trigger.properties),
 		[`${credential.name} (credential)`]: defaults(credential.properties),
 	};
@@ -100,18 +132,71 @@ describe('options that do what they show', () => {
 		]);
 	});
 
-	test('Max Retries and Retry Delay show only when Retry is Custom', () => {
+	test('version 1: Max Retries and Retry Delay show only when Retry is Custom', () => {
 		// The editor decides what a collection offers with the collection's own values as the node values.
 		const shown = (values: Record<string, unknown>) =>
 			options
 				.filter((option) =>
-					NodeHelpers.displayParameter(values as never, option, null as never, action as INodeTypeDescription),
+					NodeHelpers.displayParameter(
+						values as never,
+						option,
+						{ typeVersion: 1 } as never,
+						action as INodeTypeDescription,
+					),
 				)
 				.map((option) => option.name);
 		for (const retry of [undefined, 'default', 'off'])
 			expect(shown(retry ? { retry } : {})).not.toEqual(expect.arrayContaining(['maxRetries']));
 		expect(shown({ retry: 'default' })).not.toContain('retryDelay');
 		expect(shown({ retry: 'custom' })).toEqual(expect.arrayContaining(['maxRetries', 'retryDelay']));
+	});
+});
+
+describe('Retry: Custom shows its two settings at once (node version 1.1)', () => {
+	/** What n8n keeps of (and shows for) a node's parameters: the editor and the engine both go through this. */
+	const resolved = (typeVersion: number, parameters: Record<string, unknown>) =>
+		NodeHelpers.getNodeParameters(
+			action.properties,
+			{ resource: 'customer', operation: 'get', customerId: 'c', ...parameters } as never,
+			true,
+			false,
+			{ id: 'n', name: 'Calypso Pay', type: 'x', typeVersion, position: [0, 0], parameters: {} } as never,
+			action as INodeTypeDescription,
+		) as Record<string, unknown>;
+
+	test('new nodes are version 1.1', () => {
+		expect(action.version).toEqual([1, 1.1]);
+		expect(action.defaultVersion).toBe(1.1);
+	});
+
+	test('picking Custom shows Max Retries and Retry Delay at once, with their defaults, next to Retry', () => {
+		expect(resolved(1.1, {})).toMatchObject({ retry: 'default' });
+		expect(resolved(1.1, {})).not.toHaveProperty('maxRetries');
+		expect(resolved(1.1, { retry: 'off' })).not.toHaveProperty('retryDelay');
+		expect(resolved(1.1, { retry: 'custom' })).toMatchObject({
+			retry: 'custom',
+			maxRetries: 3,
+			retryDelay: 1000,
+		});
+		// The Options no longer offer them.
+		const getOptions = action.properties.find(
+			(property) => property.name === 'options' && property.displayOptions?.show?.operation?.[0] === 'get',
+		) as INodeProperties;
+		const offered = (getOptions.options as INodeProperties[]).filter((option) =>
+			NodeHelpers.displayParameter(
+				{ retry: 'custom' } as never,
+				option,
+				{ typeVersion: 1.1 } as never,
+				action as INodeTypeDescription,
+			),
+		);
+		expect(offered.map((option) => option.name)).toEqual(['concurrency', 'timeout']);
+	});
+
+	test('a version 1 node (saved before) keeps them inside the Options, as saved', () => {
+		const old = resolved(1, { options: { retry: 'custom', maxRetries: 5, retryDelay: 200 } });
+		expect(old.options).toEqual({ retry: 'custom', maxRetries: 5, retryDelay: 200 });
+		for (const name of ['retry', 'maxRetries', 'retryDelay']) expect(old).not.toHaveProperty(name);
 	});
 });
 
@@ -159,4 +244,113 @@ describe('docs links land on their section', () => {
 		expect(new URL(credential.documentationUrl).hash).toBe('#credentials');
 		expect(anchors.has('credentials')).toBe(true);
 	});
+});
+
+describe('every numeric field carries the bounds run time enforces', () => {
+	const server = useEmulator();
+	const CUSTOMER = '3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a';
+
+	interface NumberField {
+		resource: string;
+		operation: string;
+		/** The node version the field shows in. */
+		typeVersion: number;
+		/** Where the value goes: a top-level parameter, or inside a collection. */
+		path: [string] | [string, string];
+		property: INodeProperties;
+		/** The sibling values that make the field show (Retry: Custom for Max Retries). */
+		siblings: Record<string, unknown>;
+	}
+
+	/** The first value of each show rule but resource, operation and the version: what makes the field show. */
+	const siblingsOf = (show: Record<string, unknown[] | undefined> = {}) =>
+		Object.fromEntries(
+			Object.entries(show)
+				.filter(([key]) => !['resource', 'operation', '@version'].includes(key))
+				.map(([key, values]) => [key, values?.[0]]),
+		);
+	const versionOf = (show: Record<string, unknown[] | undefined> = {}) =>
+		show['@version'] && !show['@version'].includes(1) ? 1.1 : 1;
+
+	/** The numeric fields of every operation, each once per (parameter path, operation). */
+	const fields: NumberField[] = [];
+	for (const property of action.properties) {
+		const show = property.displayOptions?.show;
+		// Fields shown for every operation (Retry's, from version 1.1) are tried on one.
+		const resource = (show?.resource?.[0] as string | undefined) ?? 'customer';
+		const operation = (show?.operation?.[0] as string | undefined) ?? 'block';
+		const typeVersion = versionOf(show);
+		if (property.type === 'number') {
+			const siblings = siblingsOf(show);
+			fields.push({ resource, operation, typeVersion, path: [property.name], property, siblings });
+		}
+		for (const child of (property.type === 'collection' ? property.options : []) as INodeProperties[]) {
+			if (child.type !== 'number') continue;
+			fields.push({
+				resource,
+				operation,
+				typeVersion: versionOf(child.displayOptions?.show),
+				path: [property.name, child.name],
+				property: child,
+				siblings: siblingsOf(child.displayOptions?.show),
+			});
+		}
+	}
+
+	test('the node has numeric fields, and each has a minimum and a maximum', () => {
+		const names = new Set(fields.map((field) => field.path.join('.')));
+		expect([...names].sort()).toEqual([
+			'limit',
+			'maxRetries',
+			'options.concurrency',
+			'options.maxRetries',
+			'options.pageSize',
+			'options.retryDelay',
+			'options.timeout',
+			'retryDelay',
+		]);
+		for (const { property } of fields) {
+			expect(typeof property.typeOptions?.minValue).toBe('number');
+			expect(typeof property.typeOptions?.maxValue).toBe('number');
+		}
+		const triggerNumbers = trigger.properties.filter((property) => property.type === 'number');
+		expect(triggerNumbers).toEqual([]);
+	});
+
+	// One operation per field path is enough for the shared Options; every operation for its own fields.
+	const cases = fields.filter(
+		(field, index) =>
+			field.path[0] !== 'options' ||
+			fields.findIndex((other) => other.path.join('.') === field.path.join('.')) === index,
+	);
+	test.each(cases.map((field) => [`${field.resource} ${field.operation}: ${field.path.join('.')}`, field]))(
+		"%s: one past either editor bound is refused at run time with the editor's range, the bounds pass",
+		async (_, field) => {
+			const { minValue, maxValue } = (field as NumberField).property.typeOptions as {
+				minValue: number;
+				maxValue: number;
+			};
+			const { resource, operation, typeVersion, path, property, siblings } = field as NumberField;
+			const run = async (value: number) => {
+				const parameters: Record<string, unknown> = { resource, operation, customerId: CUSTOMER };
+				// Retry Off (unless the field needs Custom), so an accepted value costs one quick request at most.
+				if (typeVersion === 1) parameters.options = { retry: 'off' };
+				else parameters.retry = 'off';
+				if (path.length === 1) Object.assign(parameters, siblings, { [path[0]]: value });
+				else parameters[path[0]] = { retry: 'off', ...siblings, [path[1]]: value };
+				return await runNode(server.credentials, parameters as never, [{}], { typeVersion });
+			};
+			for (const outside of [minValue - 1, maxValue + 1]) {
+				const result = await run(outside);
+				expect(result.error?.message).toBe(
+					`${property.displayName} must be a whole number from ${minValue} to ${maxValue}, got "${outside}"`,
+				);
+			}
+			expect(server.emulator.requests).toHaveLength(0);
+			for (const inside of [minValue, maxValue]) {
+				const result = await run(inside);
+				expect(String(result.error?.message ?? '')).not.toContain(property.displayName);
+			}
+		},
+	);
 });

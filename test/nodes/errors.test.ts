@@ -107,6 +107,28 @@ describe('validation happens before anything is sent', () => {
 		expect(run.status).toBe('success');
 		expect(server.emulator.requests[0].body?.payload).toEqual({ description: 'y'.repeat(1000) });
 	});
+
+	test('lengths count characters (Unicode code points) as the API does: 1000 emoji pass, 1001 are refused as 1001', async () => {
+		// 😀 is one character but two UTF-16 units: a check on String.length refused 600 of them as "got 1200".
+		const emoji = (n: number) => '😀'.repeat(n);
+		const ok = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { description: emoji(1000), externalId: `é${emoji(254)}` },
+		});
+		expect(ok.status).toBe('success');
+		expect(ok.items[0].json).toMatchObject({ description: emoji(1000), externalId: `é${emoji(254)}` });
+		const sent = server.emulator.requests.length;
+
+		const tooLong = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { description: emoji(1001) },
+		});
+		expect(tooLong.status).toBe('error');
+		expect(tooLong.error?.message).toBe('Description must be at most 1000 characters, got 1001');
+		expect(server.emulator.requests).toHaveLength(sent);
+	});
 });
 
 describe('On Error: Continue (using error output)', () => {
@@ -139,7 +161,7 @@ describe('On Error: Continue (using error output)', () => {
 			details: {
 				description: expect.stringContaining('Trace ID'),
 				errorCode: '004',
-				httpCode: '400',
+				httpCode: 400,
 				traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
 			},
 		});
@@ -157,8 +179,9 @@ describe('On Error: Continue (using error output)', () => {
 		expect(run.items[0].json).toMatchObject({
 			error: 'Calypso error 004: Customer not found',
 			errorCode: '004',
-			httpCode: '400',
+			httpCode: 400,
 		});
+		expect(typeof run.items[0].json.httpCode).toBe('number');
 	});
 
 	test("n8n's Error code detail is Calypso's own code, not the bare HTTP status", async () => {

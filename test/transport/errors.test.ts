@@ -52,7 +52,7 @@ describe('a JSON error body without errorCode keeps its own message', () => {
 		expect(run.status).toBe('success');
 		expect(run.items[0].json).toMatchObject({
 			error: 'Calypso answered HTTP 400: payload.customerId: unknown field',
-			httpCode: '400',
+			httpCode: 400,
 			traceId: 'abc123',
 		});
 		expect(run.items[0].json.errorCode).toBeUndefined();

@@ -130,6 +130,39 @@ describe('fault matrix', () => {
 		expect(requestsTo('customer/get')).toBe(6);
 	});
 
+	test('node version 1.1: Retry Custom with Max Retries 2 below the Options gives 3 attempts', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.injectFault({ path: 'customer/get', status: 503, times: 20 });
+		const run = await runNode(
+			server.credentials,
+			{
+				resource: 'customer',
+				operation: 'get',
+				customerId: customer.id,
+				retry: 'custom',
+				maxRetries: 2,
+				retryDelay: 1,
+			},
+			[{}],
+			{ typeVersion: 1.1 },
+		);
+		expect(run.error?.description).toContain('Gave up after 3 attempts');
+		expect(requestsTo('customer/get')).toBe(3);
+	});
+
+	test('node version 1.1: Retry Off below the Options fails on the first transient error', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.injectFault({ path: 'customer/get', status: 503, times: 20 });
+		const run = await runNode(
+			server.credentials,
+			{ resource: 'customer', operation: 'get', customerId: customer.id, retry: 'off' },
+			[{}],
+			{ typeVersion: 1.1 },
+		);
+		expect(run.status).toBe('error');
+		expect(requestsTo('customer/get')).toBe(1);
+	});
+
 	test('a Retry Delay above the per-wait cap is refused, not silently shortened', async () => {
 		const customer = server.emulator.seedCustomer();
 		const run = await runNode(server.credentials, {

@@ -88,12 +88,54 @@ describe('signRequest', () => {
 		);
 	});
 
-	test('keeps a base URL given by the request and normalises the credential one', () => {
+	test('keeps a base URL given by the request on the same origin and normalises the credential one', () => {
 		expect(normalizeBaseUrl('https://api.calypso.money/')).toBe('https://api.calypso.money');
 		expect(normalizeBaseUrl(' http://127.0.0.1:9/ ')).toBe('http://127.0.0.1:9');
-		const options: IHttpRequestOptions = { url: '/x', baseURL: 'http://proxy' };
+		const options: IHttpRequestOptions = { url: '/x', baseURL: 'http://other:80/' };
 		signRequest({ ...credentials, baseUrl: 'http://other' }, options);
-		expect(options.baseURL).toBe('http://proxy');
+		expect(options.baseURL).toBe('http://other:80/');
+	});
+
+	describe('signs only requests to the Base URL origin', () => {
+		const base = { ...credentials, baseUrl: 'https://api.calypso.money' };
+		const refused =
+			/^Calypso credential: this request goes to (\S+), but the credential signs only requests to its Base URL \(https:\/\/api\.calypso\.money\)/;
+
+		test.each([
+			['a relative path (our nodes, the credential Test)', { url: '/api/v1/customer-purse/customer/get' }],
+			['a relative path without the leading slash', { url: 'api/v1/x' }],
+			['an absolute URL on the Base URL (HTTP Request node)', { url: 'https://api.calypso.money/api/v1/x' }],
+			['the default port written out', { url: 'https://API.calypso.money:443/api/v1/x' }],
+			['a legacy uri on the Base URL (HTTP Request node v3)', { uri: 'https://api.calypso.money/api/v1/x' }],
+			['a relative url with the Base URL as baseURL', { url: '/x', baseURL: 'https://api.calypso.money' }],
+		])('accepts %s', (_, request) => {
+			const options = { method: 'POST', ...request } as IHttpRequestOptions;
+			signRequest(base, options, 1);
+			expect(options.headers?.Key).toBe(credentials.apiKey);
+		});
+
+		test.each([
+			['an absolute URL on another host', { url: 'https://evil.example/api/v1/x' }, 'https://evil.example'],
+			['a legacy uri on another host', { uri: 'https://evil.example/api/v1/x' }, 'https://evil.example'],
+			['another scheme', { url: 'http://api.calypso.money/api/v1/x' }, 'http://api.calypso.money'],
+			['another port', { url: 'https://api.calypso.money:8443/x' }, 'https://api.calypso.money:8443'],
+			['a protocol-relative URL', { url: '//evil.example/x' }, 'https://evil.example'],
+			['a backslash host', { url: '\\\\evil.example\\x' }, 'https://evil.example'],
+			['a user name trick', { url: 'https://api.calypso.money@evil.example/x' }, 'https://evil.example'],
+			['a relative url with another baseURL', { url: '/x', baseURL: 'https://evil.example' }, 'https://evil.example'],
+		])('refuses %s, naming the Base URL, before anything is signed', (_, request, origin) => {
+			const options = { method: 'POST', body: { payload: { a: 1 } }, ...request } as IHttpRequestOptions;
+			let message = '';
+			try {
+				signRequest(base, options, 1);
+			} catch (error) {
+				message = (error as Error).message;
+			}
+			expect(message).toMatch(refused);
+			expect(refused.exec(message)?.[1]).toBe(origin);
+			expect(options.headers).toBeUndefined();
+			expect(options.body).toEqual({ payload: { a: 1 } });
+		});
 	});
 
 	test.each([
@@ -104,6 +146,12 @@ describe('signRequest', () => {
 		['https://api.calypso .money', 'contains a space'],
 		['https://user:pw@api.calypso.money', 'contains a user name or password'],
 		['https://api.calypso.money?x=1', 'has a query or fragment'],
+		['https://api.calypso.money#top', 'has a query or fragment'],
+		['https://evil.example\\@api.calypso.money', 'contains a backslash (\\)'],
+		['https://api.calypso.money\\api\\v1', 'contains a backslash (\\)'],
+		['https://evil.example%5C@api.calypso.money', 'contains a user name or password'],
+		['https://api.calypso.money/./api', 'has the path "/api"'],
+		['https://api.calypso.money/%61pi', 'has the path "/%61pi"'],
 	])('refuses the Base URL %j, naming the field, the form and what is wrong', (baseUrl, problem) => {
 		const message = `Calypso credential: "Base URL" must be the scheme and host of the Calypso API only, such as https://api.calypso.money (no path such as /api/v1); "${baseUrl}" ${problem}`;
 		expect(() => normalizeBaseUrl(baseUrl)).toThrow(message);
@@ -112,7 +160,8 @@ describe('signRequest', () => {
 
 	test('accepts a scheme and host with a port, and the default for an empty Base URL', () => {
 		expect(normalizeBaseUrl('http://127.0.0.1:4010')).toBe('http://127.0.0.1:4010');
-		expect(normalizeBaseUrl('HTTPS://API.Calypso.Finance//')).toBe('HTTPS://API.Calypso.Finance');
+		expect(normalizeBaseUrl('HTTPS://API.Calypso.Finance//')).toBe('https://api.calypso.finance');
+		expect(normalizeBaseUrl('https://api.calypso.money:443')).toBe('https://api.calypso.money');
 		expect(normalizeBaseUrl('  ')).toBe('https://api.calypso.money');
 	});
 });

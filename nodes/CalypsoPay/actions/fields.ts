@@ -47,6 +47,59 @@ export const DEFAULT_CONCURRENCY = 50;
 export const MAX_CONCURRENCY = 100;
 /** The most one wait between retries may be (the transport's per-wait cap). */
 export const MAX_RETRY_DELAY = DEFAULT_RETRY.maxDelayMs;
+/** The longest Timeout (Ms): 10 minutes. */
+export const MAX_TIMEOUT_MS = 600_000;
+
+export const MAX_RETRIES = 10;
+
+const retryMode: INodeProperties = {
+	displayName: 'Retry',
+	name: 'retry',
+	type: 'options',
+	default: 'default',
+	options: [
+		{
+			name: 'Default',
+			value: 'default',
+			description: 'Up to 3 retries with backoff (off when the node setting Retry On Fail is on)',
+		},
+		{ name: 'Custom', value: 'custom', description: 'Choose the number of retries and the first delay' },
+		{ name: 'Off', value: 'off', description: 'Fail on the first error; no recovery look-ups' },
+	],
+	description:
+		'Whether to retry requests that failed for a passing reason: rate limits (429), gateway errors (502, 503, 504) and dropped connections. Creating a customer is never re-sent while Calypso may still be processing it.',
+};
+
+const maxRetries: INodeProperties = {
+	displayName: 'Max Retries',
+	name: 'maxRetries',
+	type: 'number',
+	typeOptions: { minValue: 0, maxValue: MAX_RETRIES },
+	default: 3,
+	description:
+		'How many times a failed request is retried. All waits of one request add up to at most 60 s; the error says so if that stops it earlier.',
+};
+
+const retryDelay: INodeProperties = {
+	displayName: 'Retry Delay (Ms)',
+	name: 'retryDelay',
+	type: 'number',
+	typeOptions: { minValue: 0, maxValue: MAX_RETRY_DELAY },
+	default: 1000,
+	description:
+		'The first wait before a retry, up to 20000. It doubles each time (with jitter, at most 20 s per wait) unless Calypso says how long to wait.',
+};
+
+/**
+ * From node version 1.1, Retry and its two settings are fields of their own below the Options: picking Custom shows
+ * Max Retries and Retry Delay at once (inside a collection they waited behind "Add Option"). Version 1 nodes
+ * (workflows saved before) keep them inside the Options, unchanged. Same names, values and defaults in both.
+ */
+export const retrySettings: INodeProperties[] = [
+	{ ...retryMode, displayOptions: { show: { '@version': [{ _cnd: { gte: 1.1 } }] } } },
+	{ ...maxRetries, displayOptions: { show: { '@version': [{ _cnd: { gte: 1.1 } }], retry: ['custom'] } } },
+	{ ...retryDelay, displayOptions: { show: { '@version': [{ _cnd: { gte: 1.1 } }], retry: ['custom'] } } },
+];
 
 /** Entries of every operation's Options collection: how requests are sent. */
 export const requestOptions: INodeProperties[] = [
@@ -59,49 +112,16 @@ export const requestOptions: INodeProperties[] = [
 		description:
 			'How many input items are sent to Calypso at the same time. 1 sends them one after another. Output order is kept either way.',
 	},
-	{
-		displayName: 'Retry',
-		name: 'retry',
-		type: 'options',
-		default: 'default',
-		options: [
-			{
-				name: 'Default',
-				value: 'default',
-				description: 'Up to 3 retries with backoff (off when the node setting Retry On Fail is on)',
-			},
-			{ name: 'Custom', value: 'custom', description: 'Choose the number of retries and the first delay' },
-			{ name: 'Off', value: 'off', description: 'Fail on the first error; no recovery look-ups' },
-		],
-		description:
-			'Whether to retry requests that failed for a passing reason: rate limits (429), gateway errors (502, 503, 504) and dropped connections. Creating a customer is never re-sent while Calypso may still be processing it.',
-	},
-	{
-		displayName: 'Max Retries',
-		name: 'maxRetries',
-		type: 'number',
-		typeOptions: { minValue: 0, maxValue: 10 },
-		default: 3,
-		displayOptions: { show: { retry: ['custom'] } },
-		description:
-			'How many times a failed request is retried. All waits of one request add up to at most 60 s; the error says so if that stops it earlier.',
-	},
-	{
-		displayName: 'Retry Delay (Ms)',
-		name: 'retryDelay',
-		type: 'number',
-		typeOptions: { minValue: 0, maxValue: MAX_RETRY_DELAY },
-		default: 1000,
-		displayOptions: { show: { retry: ['custom'] } },
-		description:
-			'The first wait before a retry, up to 20000. It doubles each time (with jitter, at most 20 s per wait) unless Calypso says how long to wait.',
-	},
+	// Version 1 keeps Retry and its two settings here; from version 1.1 they sit below the Options (retrySettings).
+	{ ...retryMode, displayOptions: { show: { '@version': [1] } } },
+	{ ...maxRetries, displayOptions: { show: { '@version': [1], retry: ['custom'] } } },
+	{ ...retryDelay, displayOptions: { show: { '@version': [1], retry: ['custom'] } } },
 	{
 		displayName: 'Timeout (Ms)',
 		name: 'timeout',
 		type: 'number',
-		typeOptions: { minValue: 1 },
+		typeOptions: { minValue: 1, maxValue: MAX_TIMEOUT_MS },
 		default: 30000,
-		description: 'How long to wait for Calypso to answer one request',
+		description: 'How long to wait for Calypso to answer one request, up to 600000 (10 minutes)',
 	},
 ];

@@ -9,7 +9,7 @@ import { CalypsoClient, DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from '../transport';
 import { asNodeError } from '../transport/errors';
 import type { TransportSettings } from '../transport';
 import { CUSTOM_API_CALL, customApiCallError } from './customApiCall';
-import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MAX_RETRY_DELAY } from './fields';
+import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, MAX_RETRIES, MAX_RETRY_DELAY, MAX_TIMEOUT_MS } from './fields';
 import type { CalypsoOperation } from './types';
 import * as validate from './validate';
 
@@ -39,8 +39,9 @@ function errorItem(
 		const { errorCode, traceId, httpCode } = (error.errorResponse ?? {}) as JsonObject;
 		if (errorCode) details.errorCode = errorCode;
 		if (traceId) details.traceId = traceId;
-		const status = httpCode ?? error.httpCode;
-		if (status) details.httpCode = status;
+		// The HTTP status, as a number (n8n's own httpCode field is Calypso's error code when there is one).
+		const status = Number(httpCode ?? (errorCode ? undefined : error.httpCode));
+		if (Number.isInteger(status) && status >= 100 && status <= 599) details.httpCode = status;
 	}
 	const json: IDataObject =
 		this.getNode().onError === 'continueErrorOutput'
@@ -68,20 +69,34 @@ function withCompletedItems<E extends NodeApiError | NodeOperationError>(
  */
 function runSettings(this: IExecuteFunctions): { concurrency: number; transport: TransportSettings } {
 	const options = this.getNodeParameter('options', 0, {}) as IDataObject;
-	const mode = validate.oneOf(this, 0, 'Retry', options.retry ?? 'default', ['default', 'custom', 'off']);
+	// Inside the Options in node version 1, below them from 1.1 (fields.ts retrySettings): same names and defaults.
+	const retrySetting = (name: string, fallback: unknown) =>
+		options[name] ?? this.getNodeParameter(name, 0, fallback);
+	const mode = validate.oneOf(this, 0, 'Retry', retrySetting('retry', 'default'), [
+		'default',
+		'custom',
+		'off',
+	]);
 	let retry = DEFAULT_RETRY;
 	if (mode === 'off' || (mode === 'default' && this.getNode().retryOnFail))
 		retry = { ...DEFAULT_RETRY, retries: 0 };
 	if (mode === 'custom') {
 		retry = {
 			...DEFAULT_RETRY,
-			retries: validate.integer(this, 0, 'Max Retries', options.maxRetries ?? DEFAULT_RETRY.retries, 0, 10),
+			retries: validate.integer(
+				this,
+				0,
+				'Max Retries',
+				retrySetting('maxRetries', DEFAULT_RETRY.retries),
+				0,
+				MAX_RETRIES,
+			),
 			// A first delay above the per-wait cap is refused rather than silently shortened.
 			baseDelayMs: validate.integer(
 				this,
 				0,
 				'Retry Delay (Ms)',
-				options.retryDelay ?? DEFAULT_RETRY.baseDelayMs,
+				retrySetting('retryDelay', DEFAULT_RETRY.baseDelayMs),
 				0,
 				MAX_RETRY_DELAY,
 			),
@@ -98,7 +113,14 @@ function runSettings(this: IExecuteFunctions): { concurrency: number; transport:
 		),
 		transport: {
 			retry,
-			timeoutMs: validate.integer(this, 0, 'Timeout (Ms)', options.timeout ?? DEFAULT_TIMEOUT_MS, 1, 600_000),
+			timeoutMs: validate.integer(
+				this,
+				0,
+				'Timeout (Ms)',
+				options.timeout ?? DEFAULT_TIMEOUT_MS,
+				1,
+				MAX_TIMEOUT_MS,
+			),
 			recovery: mode !== 'off',
 		},
 	};
@@ -112,6 +134,8 @@ function runSettings(this: IExecuteFunctions): { concurrency: number; transport:
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const resource = this.getNodeParameter('resource', 0) as string;
+	// n8n offers "Custom API Call" as a resource too; then no operation parameter exists to read.
+	if (resource === CUSTOM_API_CALL) throw customApiCallError(this.getNode());
 	const operationName = this.getNodeParameter('operation', 0) as string;
 	const operation = resources[resource]?.[operationName];
 	if (!operation) {

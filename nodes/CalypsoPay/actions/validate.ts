@@ -9,9 +9,16 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 type Ctx = Pick<IExecuteFunctions, 'getNode'>;
 
+/** How many characters (Unicode code points) a text has, as the API's `maxLength` counts them: 😀 is 1, not 2. */
+export function characters(text: string): number {
+	return Array.from(text).length;
+}
+
 function shown(value: unknown): string {
 	const text = typeof value === 'string' ? value : JSON.stringify(value);
-	return text === undefined ? 'nothing' : `"${text.length > 60 ? `${text.slice(0, 57)}...` : text}"`;
+	if (text === undefined) return 'nothing';
+	const chars = Array.from(text);
+	return `"${chars.length > 60 ? `${chars.slice(0, 57).join('')}...` : text}"`;
 }
 
 function fail(ctx: Ctx, itemIndex: number, message: string, description?: string): never {
@@ -48,8 +55,9 @@ export function text(
 	}
 	const result = value === undefined || value === null ? '' : String(value);
 	if (required && result.trim() === '') fail(ctx, itemIndex, `${label} is required and must not be empty`);
-	if (result.length > maxLength) {
-		fail(ctx, itemIndex, `${label} must be at most ${maxLength} characters, got ${result.length}`);
+	const length = characters(result);
+	if (length > maxLength) {
+		fail(ctx, itemIndex, `${label} must be at most ${maxLength} characters, got ${length}`);
 	}
 	return result;
 }

@@ -13,41 +13,75 @@ export function sign(secret: string, body: string | Buffer): string {
 	return (typeof body === 'string' ? hmac.update(body, 'utf8') : hmac.update(body)).digest('hex');
 }
 
-/** Why a Base URL (trimmed, trailing slashes dropped) is not a scheme and host, if it is not. */
-function baseUrlProblem(url: string): string | undefined {
-	if (/\s/.test(url)) return 'contains a space';
+/** Why a Base URL (trimmed, trailing slashes dropped) is not a scheme and host, if it is not; else the parsed URL. */
+function parseBaseUrl(url: string): { problem: string } | { parsed: URL } {
+	if (/\s/.test(url)) return { problem: 'contains a space' };
+	// WHATWG URL parsing (n8n's and Node's) reads a backslash as a slash: "https://evil.example\@host" goes to
+	// evil.example. Refused outright rather than guessed at.
+	if (url.includes('\\')) return { problem: 'contains a backslash (\\)' };
 	let parsed: URL;
 	try {
 		parsed = new URL(url);
 	} catch {
-		return 'is not a URL';
+		return { problem: 'is not a URL' };
 	}
 	if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-		return `has the scheme "${parsed.protocol.slice(0, -1)}" (http or https expected)`;
+		return { problem: `has the scheme "${parsed.protocol.slice(0, -1)}" (http or https expected)` };
 	}
-	if (!parsed.hostname) return 'has no host';
-	if (parsed.username || parsed.password) return 'contains a user name or password';
-	const path = /^[a-z]+:\/\/[^/?#]*(\/[^?#]*)?/i.exec(url)?.[1];
-	if (path) return `has the path "${path}"`;
-	if (parsed.search || parsed.hash) return 'has a query or fragment';
-	return undefined;
+	if (!parsed.hostname) return { problem: 'has no host' };
+	if (parsed.username || parsed.password) return { problem: 'contains a user name or password' };
+	if (parsed.pathname !== '/') return { problem: `has the path "${parsed.pathname}"` };
+	if (parsed.search || parsed.hash || url.includes('?') || url.includes('#'))
+		return { problem: 'has a query or fragment' };
+	return { parsed };
 }
 
 /**
  * The credential's Base URL, checked and normalised: surrounding spaces and trailing slashes are dropped, empty
- * means the default, and anything but an http(s) scheme and a host (a path such as /api/v1, a query, a space
- * inside) is refused with an error naming the field.
+ * means the default, and anything but an http(s) scheme and a host (a path such as /api/v1, a query, a user name,
+ * a backslash, a space inside) is refused with an error naming the field. The check is on the parsed URL, the way
+ * the request will be sent, and the result is that URL's origin.
  */
 export function normalizeBaseUrl(value: unknown): string {
 	const text = typeof value === 'string' && value.trim() !== '' ? value.trim() : DEFAULT_BASE_URL;
 	const url = text.replace(/\/+$/, '');
-	const problem = baseUrlProblem(url);
-	if (problem) {
+	const result = parseBaseUrl(url);
+	if ('problem' in result) {
 		throw new Error(
-			`Calypso credential: "Base URL" must be the scheme and host of the Calypso API only, such as ${DEFAULT_BASE_URL} (no path such as /api/v1); "${text}" ${problem}`,
+			`Calypso credential: "Base URL" must be the scheme and host of the Calypso API only, such as ${DEFAULT_BASE_URL} (no path such as /api/v1); "${text}" ${result.problem}`,
 		);
 	}
-	return url;
+	return result.parsed.origin;
+}
+
+/**
+ * Where a request goes, resolved the way n8n resolves it (WHATWG URL of `url`, or the legacy `uri` of n8n's
+ * HTTP Request node, against `baseURL`): undefined when it cannot be parsed.
+ */
+function destinationOf(options: IHttpRequestOptions, baseURL: string): URL | undefined {
+	const target = options.url ?? (options as { uri?: unknown }).uri;
+	const base = options.baseURL ? String(options.baseURL) : baseURL;
+	try {
+		return target === undefined || target === null || String(target) === ''
+			? new URL(base)
+			: new URL(String(target), base);
+	} catch {
+		return undefined;
+	}
+}
+
+/**
+ * Refuses a request that would leave the Base URL's origin (scheme, host and port). Calypso's signature covers the
+ * body, not the URL, so a signed request sent elsewhere (an HTTP Request node's URL, an AI agent's tool URL) hands
+ * that host the API key and a body it could replay to Calypso within minutes.
+ */
+function checkDestination(options: IHttpRequestOptions, baseURL: string): void {
+	const destination = destinationOf(options, baseURL);
+	if (destination?.origin === baseURL) return;
+	const where = destination ? `goes to ${destination.origin}` : 'has a URL that cannot be read';
+	throw new Error(
+		`Calypso credential: this request ${where}, but the credential signs only requests to its Base URL (${baseURL}). Use a URL on ${baseURL} (or a path such as /api/v1/customer-purse/customer/get), or a credential whose Base URL is that host.`,
+	);
 }
 
 /** The keys of the envelope the credential builds; a body may carry them when n8n signs a request twice. */
@@ -103,6 +137,7 @@ export function signRequest(
 		);
 	}
 	const baseURL = normalizeBaseUrl(credentials.baseUrl);
+	checkDestination(options, baseURL);
 	const payload = payloadOf(options.body);
 	const body = JSON.stringify(
 		payload === undefined ? { account, timestamp: now } : { account, timestamp: now, payload },

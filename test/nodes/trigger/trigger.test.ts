@@ -5,6 +5,7 @@ import {
 	EVENT_TYPES,
 	eventKey,
 	flattenEvent,
+	isSelectedEvent,
 	parseEvent,
 	safeEqual,
 	sameEvents,
@@ -148,6 +149,21 @@ describe('envelope handling (pure)', () => {
 		const item = flattenEvent({ id: 1, eventType: EXPIRED, data: { eventType: 'X', raw: 1, extra: 'kept' } });
 		expect(item).toEqual({ eventId: 1, eventType: EXPIRED, extra: 'kept', raw: expect.any(Object) });
 		expect(flattenEvent({ id: 2 })).toEqual({ eventId: 2, raw: { id: 2 } });
+	});
+
+	test('parseEvent keeps a top-level numeric id above 2^53 as its text; other ids are untouched', () => {
+		expect(parseEvent('{"id":9007199254740993,"eventType":"X"}')?.id).toBe('9007199254740993');
+		expect(parseEvent('{ "data" : {"id": 1, "s": "\\"}" }, "id" : 12345678901234567890 }')?.id).toBe(
+			'12345678901234567890',
+		);
+		expect(parseEvent('{"id":9007199254740991}')?.id).toBe(9007199254740991);
+		expect(parseEvent('{"id":"abc"}')?.id).toBe('abc');
+		expect(eventKey(parseEvent('{"id":9007199254740993}')!)).not.toBe(
+			eventKey(parseEvent('{"id":9007199254740992}')!),
+		);
+		expect(isSelectedEvent({ eventType: FUNDS }, [FUNDS])).toBe(true);
+		expect(isSelectedEvent({ eventType: [FUNDS] } as never, [FUNDS])).toBe(false);
+		expect(isSelectedEvent({}, [FUNDS])).toBe(false);
 	});
 
 	test('parseEvent accepts JSON objects only', () => {
@@ -590,6 +606,48 @@ describe('webhook deliveries (n8n WebhookContext behind a loopback endpoint)', (
 		expect(delivery.status).toBe(200);
 		expect(delivery.body).toEqual({ message: `Event ${MEMPOOL} is not selected in this trigger; ignored` });
 		expect(harness.started).toHaveLength(0);
+	});
+
+	test.each([
+		['a number', 42, '42'],
+		['a list holding a selected type', [FUNDS], `["${FUNDS}"]`],
+		['missing', undefined, 'none'],
+	])(
+		'an eventType that is %s does not pass the event filter: acknowledged and ignored',
+		async (_, eventType, shown) => {
+			const { requestId, customer } = await setup();
+			const delivery = await server.emulator.deliverEvent(
+				requestId,
+				{ eventType: EXPIRED, customerId: customer.id },
+				{ serialize: (envelope: object) => JSON.stringify({ ...envelope, eventType }) },
+			);
+			expect(delivery.status).toBe(200);
+			expect(delivery.body).toEqual({
+				message: `An event without a text eventType (${shown}) is not selected in this trigger; ignored`,
+			});
+			expect(harness.started).toHaveLength(0);
+		},
+	);
+
+	test('event ids above 2^53 stay distinct: kept as the text Calypso sent, each event runs once', async () => {
+		const { requestId, customer } = await setup();
+		// 2^53 + 1 and 2^53 are the same JavaScript number once parsed.
+		const ids = ['9007199254740993', '9007199254740992'];
+		for (const id of ids) {
+			const delivery = await server.emulator.deliverEvent(
+				requestId,
+				{ eventType: EXPIRED, customerId: customer.id },
+				{
+					serialize: (envelope: object) =>
+						JSON.stringify(envelope).replace(/"id":\d+/, `"id":${id}`),
+				},
+			);
+			expect(delivery.status).toBe(200);
+		}
+		expect(harness.started.map((run) => run.workflowData![0][0].json.eventId)).toEqual(ids);
+		const again = await server.emulator.deliverEvent(requestId, {}, { redeliver: true });
+		expect(again.body).toEqual({ message: `Event ${ids[1]} was already received; ignored` });
+		expect(harness.started).toHaveLength(2);
 	});
 
 	test('a signed body that is not a JSON object → 400, no workflow', async () => {

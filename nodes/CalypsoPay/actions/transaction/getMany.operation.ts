@@ -6,6 +6,8 @@ import * as validate from '../validate';
 
 export const TRANSACTION_STATES = ['CONFIRMED', 'DECLINED', 'MEM_POOL_FOUND', 'PENDING_COMPLIANCE_CHECK'];
 export const MAX_PAGE_SIZE = 1000;
+/** The largest Limit: the editor's maximum and the run-time check. */
+export const MAX_LIMIT = 1_000_000;
 
 export interface GetManyParams {
 	query: IDataObject;
@@ -28,7 +30,7 @@ export const operation = defineOperation<GetManyParams>({
 			displayName: 'Limit',
 			name: 'limit',
 			type: 'number',
-			typeOptions: { minValue: 1 },
+			typeOptions: { minValue: 1, maxValue: MAX_LIMIT },
 			default: 50,
 			description: 'Max number of results to return',
 			displayOptions: { show: { returnAll: [false] } },
@@ -114,7 +116,7 @@ export const operation = defineOperation<GetManyParams>({
 		const returnAll = this.getNodeParameter('returnAll', i, false) as boolean;
 		const limit = returnAll
 			? 0
-			: validate.integer(this, i, 'Limit', this.getNodeParameter('limit', i, 50), 1, 1_000_000);
+			: validate.integer(this, i, 'Limit', this.getNodeParameter('limit', i, 50), 1, MAX_LIMIT);
 		const filters = this.getNodeParameter('filters', i, {}) as IDataObject;
 		const options = this.getNodeParameter('options', i, {}) as IDataObject;
 		const query: IDataObject = {
