@@ -170,40 +170,26 @@ export function isBlocked(subscription: Subscription): boolean {
 	);
 }
 
-/** How long after publishing failed on a blocked subscription the next publish keeps it and succeeds. */
-export const BLOCKED_NOTICE_MS = 15 * 60_000;
-
-/** Blocked subscriptions (by requestId) a publish in this n8n process failed on, and when. */
-const blockedNotices = new Map<string, number>();
-
 function blockedError(node: INode, blocked: Subscription[]): NodeOperationError {
 	const which = blocked.map((s) => `${s.requestId} (${s.url})`).join(', ');
 	return new NodeOperationError(
 		node,
-		"Calypso has blocked this trigger's webhook subscription, so it delivers no events: unblock it in Calypso's dashboard, which re-sends the failed events, and publish again (the next publish keeps the subscription and succeeds)",
+		"Calypso has blocked this trigger's webhook subscription, so it delivers no events: unblock it in Calypso's dashboard (Calypso then re-sends the failed events), then publish this workflow again",
 		{
-			description: `Calypso blocks a subscription after more than 100 failed deliveries with no successful one within 10 minutes. Blocked: ${which}. The trigger does not delete or replace a blocked subscription: that would discard the events Calypso holds for it (delete it in Calypso's dashboard to discard them). Publishing again within ${BLOCKED_NOTICE_MS / 60_000} minutes keeps it and succeeds, so that n8n is ready when Calypso re-sends.`,
+			description: `Calypso blocks a subscription after more than 100 failed deliveries with no successful one within 10 minutes. Blocked: ${which}. Events Calypso re-sends before the workflow is published again are answered 404 and retried by Calypso later (30 s, 60 s, 90 s, …): publish again promptly after unblocking. The trigger never deletes or replaces a blocked subscription, since that would discard the events Calypso holds for it; to discard them, delete the subscription in Calypso's dashboard, then publish.`,
 		},
 	);
 }
 
 /**
- * Publishing fails once on a blocked subscription, saying what to do; publishing again (within BLOCKED_NOTICE_MS,
- * in this n8n process) keeps it and succeeds, so that n8n is ready for the events Calypso re-sends on unblocking.
- * Never when n8n (re)starts a published workflow (activation mode init or leadershipChange): that would only leave
- * the webhook unregistered.
+ * Publishing fails while Calypso has blocked this trigger's subscription, saying what to do (n8n shows the message
+ * where publishing failed). Not when n8n (re)starts a published workflow (activation mode init or
+ * leadershipChange): failing there would only leave the webhook unregistered for the events re-sent on unblocking.
  */
-function noticeBlocked(ctx: IHookFunctions, blocked: Subscription[]): void {
+function refuseBlocked(ctx: IHookFunctions, blocked: Subscription[]): void {
 	if (blocked.length === 0) return;
 	const mode = ctx.getActivationMode();
 	if (mode === 'init' || mode === 'leadershipChange') return;
-	const now = Date.now();
-	for (const [requestId, at] of blockedNotices) {
-		if (now - at >= BLOCKED_NOTICE_MS) blockedNotices.delete(requestId);
-	}
-	const untold = blocked.filter((s) => !blockedNotices.has(String(s.requestId)));
-	if (untold.length === 0) return;
-	for (const s of blocked) blockedNotices.set(String(s.requestId), now);
 	throw blockedError(ctx.getNode(), blocked);
 }
 
@@ -241,8 +227,8 @@ function oursIn(list: Subscription[], stored: StoredSubscription, url: string | 
 
 /**
  * checkExists (publish): is there a subscription for this trigger at Calypso, for this URL and these events?
- * - A blocked one fails the publish once with what to do (noticeBlocked), and is then kept as it is: never deleted
- *   or replaced, whatever its events, since that would discard the events Calypso holds for it.
+ * - A blocked one fails the publish with what to do (refuseBlocked); it is never deleted or replaced, whatever its
+ *   events, since that would discard the events Calypso holds for it (when n8n restarts, it is kept as it is).
  * - The stored one is kept when it fits; otherwise one for this URL that fits and whose keys the list gives is
  *   adopted (made by an earlier create whose answer never came), so re-publishing never makes a second one.
  * - Every other one of ours that is not blocked is deleted (it would otherwise be orphaned and, its deliveries
@@ -254,7 +240,7 @@ export async function subscriptionExists(this: IHookFunctions): Promise<boolean>
 	const events = selectedEvents(this);
 	const client = new CalypsoClient(this);
 	const ours = oursIn(await listSubscriptions(client), stored, url);
-	noticeBlocked(this, ours.filter(isBlocked));
+	refuseBlocked(this, ours.filter(isBlocked));
 
 	const storedOne = ours.find((s) => s.requestId === stored.requestId);
 	const fits = (s: Subscription) =>
@@ -385,7 +371,7 @@ export async function createSubscription(this: IHookFunctions): Promise<boolean>
 /**
  * delete (unpublish, and the first half of every re-publish in n8n 2.x): every subscription of this trigger at
  * Calypso (the stored one, and any for its webhook URL) is deleted, then forgotten; a blocked one is left as it is,
- * and stays stored, since deleting it would discard the events Calypso holds for it (the next publish says so).
+ * and stays stored, since deleting it would discard the events Calypso holds for it (publishing says so).
  * With nothing stored, a failing look-up is not an error: there may be nothing to delete.
  */
 export async function removeSubscription(this: IHookFunctions): Promise<boolean> {

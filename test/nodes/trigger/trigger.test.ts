@@ -496,25 +496,28 @@ describe('subscription care: unclear creates, leftovers, blocked subscriptions (
 		expect({ ...harness.stored }).toEqual({});
 	});
 
-	test('a blocked subscription: publishing fails once saying what to do, keeps it, and the next publish succeeds', async () => {
+	test('a blocked subscription: publishing fails, every time (n8n retries), saying what to do; it is kept, and used again once unblocked', async () => {
 		await harness.create();
 		const [sub] = server.emulator.subscriptions;
 		server.emulator.setSubscriptionState(sub.requestId, 'BLOCKED');
 		const stored = { ...harness.stored };
-		const error = (await harness.checkExists().catch((e: unknown) => e)) as NodeOperationError;
-		expect(error).toBeInstanceOf(NodeOperationError);
-		expect(error.message).toMatch(/^Calypso has blocked this trigger's webhook subscription, so it delivers no events/);
-		expect(error.message).toMatch(/unblock it in Calypso's dashboard, which re-sends the failed events, and publish again/);
-		expect(error.description).toContain(sub.requestId);
+		for (let attempt = 0; attempt < 2; attempt++) {
+			const error = (await harness.checkExists().catch((e: unknown) => e)) as NodeOperationError;
+			expect(error).toBeInstanceOf(NodeOperationError);
+			expect(error.message).toBe(
+				"Calypso has blocked this trigger's webhook subscription, so it delivers no events: unblock it in Calypso's dashboard (Calypso then re-sends the failed events), then publish this workflow again",
+			);
+			expect(error.description).toContain(sub.requestId);
+		}
 		expect(server.emulator.subscriptions.map((s) => s.requestId)).toEqual([sub.requestId]);
 		expect({ ...harness.stored }).toEqual(stored);
-		// published again: kept as it is, so that n8n is ready for what Calypso re-sends on unblocking
+		await server.emulator.unblockSubscription(sub.requestId);
 		expect(await harness.checkExists()).toBe(true);
 		expect({ ...harness.stored }).toEqual(stored);
 		expect(server.emulator.requests.filter((r) => r.method === 'DELETE')).toHaveLength(0);
 	});
 
-	test('re-publishing (delete, then checkExists) or unpublishing never deletes a blocked subscription, whatever changed', async () => {
+	test('re-publishing (delete, then checkExists, rolled back) or unpublishing never deletes a blocked subscription, whatever changed', async () => {
 		await harness.create();
 		const [sub] = server.emulator.subscriptions;
 		server.emulator.setSubscriptionState(sub.requestId, 'BLOCKED');
@@ -523,8 +526,10 @@ describe('subscription care: unclear creates, leftovers, blocked subscriptions (
 		expect(harness.stored.requestId).toBe(sub.requestId);
 		harness.setParameters({ events: [EXPIRED] });
 		await expect(harness.checkExists()).rejects.toThrow(/has blocked this trigger's webhook subscription/);
-		expect(await harness.checkExists()).toBe(true);
+		expect(await harness.delete()).toBe(true); // n8n rolls the failed publication back
+		await expect(harness.checkExists()).rejects.toThrow(/has blocked this trigger's webhook subscription/);
 		expect(server.emulator.subscriptions.map((s) => [s.requestId, s.state])).toEqual([[sub.requestId, 'BLOCKED']]);
+		expect(harness.stored.requestId).toBe(sub.requestId);
 		expect(server.emulator.requests.filter((r) => r.method === 'DELETE')).toHaveLength(0);
 	});
 
@@ -544,13 +549,13 @@ describe('subscription care: unclear creates, leftovers, blocked subscriptions (
 		expect(harness.started).toHaveLength(0);
 
 		await expect(harness.checkExists()).rejects.toThrow(/unblock it in Calypso's dashboard/);
-		expect(await harness.checkExists()).toBe(true);
 		harness.dropRawBody = false;
 		const resent = await server.emulator.unblockSubscription(sub.requestId);
 		expect(resent).toHaveLength(102);
 		expect(resent.every((r) => r.status === 200)).toBe(true);
 		expect(harness.started).toHaveLength(102);
 		expect(server.emulator.subscriptionHealth(sub.requestId)).toMatchObject({ state: 'ACTIVE', errors: 0 });
+		expect(await harness.checkExists()).toBe(true);
 	});
 });
 
