@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { NodeApiError, NodeOperationError } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 import type { IDataObject, IHookFunctions, INode, IWebhookFunctions } from 'n8n-workflow';
 
-import { CalypsoClient } from '../CalypsoPay/transport';
+import { CalypsoClient, DEFAULT_TIMEOUT_MS } from '../CalypsoPay/transport';
+import { recoveryWindowMs } from '../CalypsoPay/actions/customer/create.operation';
 import { HINTS, asNodeError, isAmbiguous } from '../CalypsoPay/transport/errors';
 import { EVENT_TYPES, SERVICE_TYPE, sameEvents, subscriptionsOf } from './delivery';
 import type { Subscription, SubscriptionKeys } from './delivery';
@@ -157,32 +158,164 @@ async function deleteSubscription(
 }
 
 /**
- * checkExists: is the stored subscription still at Calypso, for this URL and these events? A subscription of ours
- * that points elsewhere or lists other events is deleted (it would otherwise be orphaned); stale static data is
- * cleared. False makes n8n call `create`.
+ * Whether Calypso has blocked a subscription (calypso-api-notes.md, "Blocking": more than 100 failed deliveries with
+ * no success within 10 minutes; it then delivers nothing until it is unblocked in Calypso's dashboard, which re-sends
+ * the failed events). The list's field is not in Calypso's public docs: `state` or `status` "BLOCKED", or
+ * `blocked: true`, are read.
+ */
+export function isBlocked(subscription: Subscription): boolean {
+	const state = subscription.state ?? subscription.status;
+	return (
+		(typeof state === 'string' && state.toUpperCase() === 'BLOCKED') || subscription.blocked === true
+	);
+}
+
+function blockedError(node: INode, blocked: Subscription[]): NodeOperationError {
+	const which = blocked.map((s) => `${s.requestId} (${s.url})`).join(', ');
+	return new NodeOperationError(
+		node,
+		"Calypso has blocked this trigger's webhook subscription, so it delivers no events: unblock it in Calypso's dashboard (Calypso then re-sends the failed events), then publish this workflow again",
+		{
+			description: `Calypso blocks a subscription after more than 100 failed deliveries with no successful one within 10 minutes. Blocked: ${which}. Events Calypso re-sends before the workflow is published again are answered 404 and retried by Calypso later (30 s, 60 s, 90 s, …): publish again promptly after unblocking. The trigger never deletes or replaces a blocked subscription, since that would discard the events Calypso holds for it; to discard them, delete the subscription in Calypso's dashboard, then publish.`,
+		},
+	);
+}
+
+/**
+ * Publishing fails while Calypso has blocked this trigger's subscription, saying what to do (n8n shows the message
+ * where publishing failed). Not when n8n (re)starts a published workflow (activation mode init or
+ * leadershipChange): failing there would only leave the webhook unregistered for the events re-sent on unblocking.
+ */
+function refuseBlocked(ctx: IHookFunctions, blocked: Subscription[]): void {
+	if (blocked.length === 0) return;
+	const mode = ctx.getActivationMode();
+	if (mode === 'init' || mode === 'leadershipChange') return;
+	throw blockedError(ctx.getNode(), blocked);
+}
+
+function hasKeys(subscription: Subscription): boolean {
+	const { publicKey, secretKey } = subscription;
+	return typeof publicKey === 'string' && publicKey !== '' && typeof secretKey === 'string' && secretKey !== '';
+}
+
+/** Makes a subscription Calypso listed this trigger's own: its requestId and keys (sealed) in the static data. */
+async function adopt(ctx: IHookFunctions, stored: StoredSubscription, subscription: Subscription, events: string[]) {
+	const requestId = String(subscription.requestId);
+	const sealedSecretKey = sealSecret(String(subscription.secretKey), await sealingCredential(ctx), requestId);
+	clearStored(stored);
+	Object.assign(stored, {
+		requestId,
+		url: subscription.url,
+		events: Array.isArray(subscription.notificationEventTypes) ? subscription.notificationEventTypes : events,
+		publicKey: subscription.publicKey,
+		sealedSecretKey,
+	});
+}
+
+/**
+ * This trigger's subscriptions at Calypso: the stored one, and any for this trigger's webhook URL (which holds the
+ * node's own webhook id, so nothing else subscribes it): left by a create whose answer never came (a timeout, a
+ * dropped connection), or by static data that was lost.
+ */
+function oursIn(list: Subscription[], stored: StoredSubscription, url: string | undefined): Subscription[] {
+	return list.filter(
+		(s) =>
+			typeof s.requestId === 'string' &&
+			((stored.requestId !== undefined && s.requestId === stored.requestId) || (url !== undefined && s.url === url)),
+	);
+}
+
+/**
+ * checkExists (publish): is there a subscription for this trigger at Calypso, for this URL and these events?
+ * - A blocked one fails the publish with what to do (refuseBlocked); it is never deleted or replaced, whatever its
+ *   events, since that would discard the events Calypso holds for it (when n8n restarts, it is kept as it is).
+ * - The stored one is kept when it fits; otherwise one for this URL that fits and whose keys the list gives is
+ *   adopted (made by an earlier create whose answer never came), so re-publishing never makes a second one.
+ * - Every other one of ours that is not blocked is deleted (it would otherwise be orphaned and, its deliveries
+ *   refused, get blocked); stale static data is cleared. False makes n8n call `create`.
  */
 export async function subscriptionExists(this: IHookFunctions): Promise<boolean> {
 	const stored = storedSubscription(this);
-	if (typeof stored.requestId !== 'string') return false;
+	const url = webhookUrl(this);
+	const events = selectedEvents(this);
 	const client = new CalypsoClient(this);
-	const found = (await listSubscriptions(client)).find((s) => s.requestId === stored.requestId);
-	if (
-		found &&
-		found.url === webhookUrl(this) &&
-		sameEvents(found.notificationEventTypes ?? stored.events, selectedEvents(this)) &&
-		(await subscriptionKeys(this, stored, found)).secretKey !== undefined
-	) {
-		return true;
+	const ours = oursIn(await listSubscriptions(client), stored, url);
+	refuseBlocked(this, ours.filter(isBlocked));
+
+	const storedOne = ours.find((s) => s.requestId === stored.requestId);
+	const fits = (s: Subscription) =>
+		s.url === url &&
+		(isBlocked(s) ||
+			sameEvents(s.notificationEventTypes ?? (s === storedOne ? stored.events : undefined), events));
+	let kept: Subscription | undefined;
+	if (storedOne && fits(storedOne) && (await subscriptionKeys(this, stored, storedOne)).secretKey !== undefined) {
+		kept = storedOne;
+	} else {
+		const others = ours.filter((s) => s !== storedOne && fits(s) && hasKeys(s));
+		kept = others.find(isBlocked) ?? others.at(-1);
+		if (kept) await adopt(this, stored, kept, events);
 	}
-	if (found) await deleteSubscription(this, client, stored.requestId);
-	clearStored(stored);
-	return false;
+	for (const s of ours) {
+		if (s !== kept && !isBlocked(s)) await deleteSubscription(this, client, String(s.requestId));
+	}
+	if (!kept) clearStored(stored);
+	return kept !== undefined;
+}
+
+/**
+ * How long, after an unclear create, Calypso's list is looked at for it (as for customer/create): the request
+ * timeout, twice. Tests shorten it.
+ */
+export const createRecovery = { windowMs: recoveryWindowMs(DEFAULT_TIMEOUT_MS) };
+
+function mayOrMayNotExist(error: unknown, node: INode, detail: string): NodeApiError | NodeOperationError {
+	const nodeError = asNodeError(node, error);
+	nodeError.message = `The webhook subscription may or may not have been created: ${nodeError.message}`;
+	nodeError.description = `${detail} ${nodeError.description ?? ''}`.trim();
+	return nodeError;
+}
+
+/**
+ * After an unclear create (a timeout, a dropped connection, a 5xx): Calypso's list is looked at for the requestId
+ * we chose until it appears or the recovery window ends. The create itself is never sent again.
+ */
+async function findCreated(
+	ctx: IHookFunctions,
+	client: CalypsoClient,
+	requestId: string,
+	error: unknown,
+): Promise<Subscription> {
+	const windowMs = createRecovery.windowMs;
+	const started = Date.now();
+	const publishAgain =
+		'Publish again: the trigger first looks for a subscription to its webhook URL at Calypso and uses it, rather than create another.';
+	for (let check = 0; ; check++) {
+		let found: Subscription | undefined;
+		try {
+			found = (await listSubscriptions(client)).find((s) => s.requestId === requestId);
+		} catch (lookupError) {
+			throw mayOrMayNotExist(
+				error,
+				ctx.getNode(),
+				`Calypso did not confirm it, and looking for it (requestId ${requestId}) failed too (${(lookupError as Error).message}). ${publishAgain}`,
+			);
+		}
+		if (found) return found;
+		const elapsed = Date.now() - started;
+		if (elapsed >= windowMs) break;
+		await sleep(Math.min(250 * 2 ** check, 5_000, windowMs - elapsed));
+	}
+	throw mayOrMayNotExist(
+		error,
+		ctx.getNode(),
+		`Calypso did not confirm it, and it (requestId ${requestId}) did not appear in Calypso's subscription list within ${Math.round(windowMs / 1000)} s; Calypso may still make it, so it was not sent again. ${publishAgain}`,
+	);
 }
 
 /**
  * create: POST /api/v1/subscription/webhook/create with a requestId of our choosing. The request is not re-sent
- * after an answer that leaves it unclear whether Calypso made the subscription (a 5xx, a dropped connection);
- * the list is checked for that requestId instead, so no duplicate subscription is made.
+ * after an answer that leaves it unclear whether Calypso made the subscription (a 5xx, a timeout, a dropped
+ * connection): Calypso's list is looked at for that requestId instead (findCreated), so no second one is made.
  */
 export async function createSubscription(this: IHookFunctions): Promise<boolean> {
 	const events = selectedEvents(this);
@@ -206,8 +339,7 @@ export async function createSubscription(this: IHookFunctions): Promise<boolean>
 		)) as Subscription;
 	} catch (error) {
 		if (!isAmbiguous(error)) throw asNodeError(this.getNode(), error);
-		created = (await listSubscriptions(client)).find((s) => s.requestId === requestId);
-		if (!created) throw asNodeError(this.getNode(), error);
+		created = await findCreated(this, client, requestId, error);
 	}
 
 	const publicKey = created.publicKey;
@@ -236,12 +368,25 @@ export async function createSubscription(this: IHookFunctions): Promise<boolean>
 	return true;
 }
 
-/** delete: DELETE /api/v1/subscription/webhook {requestId}, then forget it. */
+/**
+ * delete (unpublish, and the first half of every re-publish in n8n 2.x): every subscription of this trigger at
+ * Calypso (the stored one, and any for its webhook URL) is deleted, then forgotten; a blocked one is left as it is,
+ * and stays stored, since deleting it would discard the events Calypso holds for it (publishing says so).
+ * With nothing stored, a failing look-up is not an error: there may be nothing to delete.
+ */
 export async function removeSubscription(this: IHookFunctions): Promise<boolean> {
 	const stored = storedSubscription(this);
-	if (typeof stored.requestId === 'string') {
-		await deleteSubscription(this, new CalypsoClient(this), stored.requestId);
+	const client = new CalypsoClient(this);
+	let ours: Subscription[];
+	try {
+		ours = oursIn(await listSubscriptions(client), stored, this.getNodeWebhookUrl('default'));
+	} catch (error) {
+		if (typeof stored.requestId === 'string') throw asNodeError(this.getNode(), error);
+		return true;
 	}
-	clearStored(stored);
+	for (const s of ours) {
+		if (!isBlocked(s)) await deleteSubscription(this, client, String(s.requestId));
+	}
+	if (!ours.some((s) => s.requestId === stored.requestId && isBlocked(s))) clearStored(stored);
 	return true;
 }

@@ -430,8 +430,8 @@ async function main() {
 		await waitFor(() => emu.subscriptions.length === 0, 10000);
 		check('deactivating the workflow deletes the subscription at Calypso', () => {
 			assert.equal(deactivated.status, 200, JSON.stringify(deactivated.json).slice(0, 300));
-			assert.deepEqual(describe(emu.requests.slice(beforeDeactivate)), ['DELETE … 200']);
-			const deletion = emu.requests[beforeDeactivate];
+			assert.deepEqual(describe(emu.requests.slice(beforeDeactivate)), ['POST … 200', 'DELETE … 200']);
+			const deletion = emu.requests[beforeDeactivate + 1];
 			assert.deepEqual(deletion?.body?.payload, { requestId: subscription.requestId });
 			assert.equal(emu.subscriptions.length, 0);
 		});

@@ -21,6 +21,41 @@ export interface EmulatorOptions {
 	 * a Base URL pointing at the wrong server. Default 'none' (be Calypso).
 	 */
 	impersonate?: 'none' | ForeignServer;
+	/**
+	 * The time (epoch ms) Calypso's subscription-blocking rule reads, and only that rule (request timestamps, dates
+	 * and `clockOffsetMs` are not affected): a test sets `options.clock = () => t` and advances `t` to simulate ten
+	 * minutes of deliveries without waiting. Default `Date.now`. Not restored by reset().
+	 */
+	clock?: () => number;
+}
+
+/**
+ * A subscription's state as the list endpoint reports it. Calypso blocks a subscription after MORE than 100 errors
+ * (any answer to a delivery but 200, or no answer) with no successful delivery within 10 minutes (since the last
+ * 200, or since the subscription was created or unblocked when none came since); a blocked one gets no deliveries
+ * until it is unblocked (in Calypso's dashboard: `unblockSubscription`), which re-sends the failed events.
+ */
+export type SubscriptionState = 'ACTIVE' | 'BLOCKED';
+
+/** What the blocking rule knows about one subscription (`subscriptionHealth`). */
+export interface SubscriptionHealth {
+	state: SubscriptionState;
+	/** Errors since the last successful delivery (or creation, or unblocking). */
+	errors: number;
+	/** `clock` time of the last delivery answered 200. */
+	lastSuccessAt?: number;
+	/** `clock` time it was blocked, while it is. */
+	blockedAt?: number;
+}
+
+/** One event `unblockSubscription` re-sent. */
+export interface Resent {
+	id: number;
+	/** The receiver's answer; 0 when not sent (blocked again meanwhile) or when there was no answer. */
+	status: number;
+	sent: boolean;
+	/** The network error, when there was no answer. */
+	error?: string;
 }
 
 /** 404 with a JSON body (a Spring-style error), 404 HTML page, 200 HTML welcome page, 401 JSON without errorCode. */
@@ -178,6 +213,8 @@ export interface Subscription {
 	secretKey: string;
 	/** No timezone, like Calypso's dates. */
 	createdDate: string;
+	/** Reported by the list (and create) endpoint; see SubscriptionState. Absent on objects put into `state` by hand = ACTIVE. */
+	state?: SubscriptionState;
 }
 
 /** The JSON body of a delivery. */
@@ -243,7 +280,11 @@ export interface Delivery {
 	redelivery: boolean;
 	forged: boolean;
 	unsigned: boolean;
-	/** The receiver's answer; 0 while pending or when it failed at the network level. */
+	/** Whether Calypso's blocking rule counts it: not forged, not unsigned, not sent with another `key` (those stand for someone else than Calypso). */
+	counted: boolean;
+	/** False for a counted delivery to a BLOCKED subscription: Calypso did not send it (status 0). */
+	sent: boolean;
+	/** The receiver's answer; 0 while pending, when it failed at the network level, or when not sent. */
 	status: number;
 	response: unknown;
 	at: number;
@@ -252,6 +293,7 @@ export interface Delivery {
 /**
  * The answer of the emulator's control route POST SEND_EVENT_PATH (body: {url?, eventType?, transactionId?, forge?}),
  * which `node test/emulator/cli.js send-event` calls: where the event went and what the receiver answered.
+ * To a BLOCKED subscription it sends nothing and answers 409 saying so.
  */
 export interface SendEventResult {
 	url: string;
@@ -280,12 +322,24 @@ export interface Emulator {
 	/**
 	 * POSTs a signed event envelope to a subscription's URL, like Calypso: headers `Key` (publicKey) and `Sign`
 	 * (HMAC-SHA512 of the body with secretKey). Resolves with the receiver's answer; rejects on a network error.
+	 * Counted deliveries (see Delivery.counted) feed Calypso's blocking rule (SubscriptionState); to a BLOCKED
+	 * subscription one is recorded but not sent, and resolves with `sent: false`, status 0.
 	 */
 	deliverEvent(
 		subscription: string | { requestId: string },
 		event?: EventSpec,
 		opts?: DeliverOptions,
-	): Promise<{ status: number; body: unknown; id: number; envelope: EventEnvelope; rawBody: string }>;
+	): Promise<{ status: number; body: unknown; id: number; envelope: EventEnvelope; rawBody: string; sent: boolean }>;
+	/** The blocking rule's view of a subscription. */
+	subscriptionHealth(subscription: string | { requestId: string }): SubscriptionHealth;
+	/** Sets a subscription's state directly (Calypso blocked it for any reason, or it is active again): nothing is re-sent. */
+	setSubscriptionState(subscription: string | { requestId: string }, state: SubscriptionState): void;
+	/**
+	 * Unblocks, as Calypso's dashboard does: ACTIVE again with a fresh 10 minutes, then every failed event (each event
+	 * whose latest counted delivery was not answered 200, not-sent ones included) is re-sent byte for byte, oldest
+	 * first, one at a time. Resolves when all were answered.
+	 */
+	unblockSubscription(subscription: string | { requestId: string }): Promise<Resent[]>;
 	/** Mutable at runtime. */
 	options: Required<EmulatorOptions>;
 	/** Set at runtime; reset() turns them all off. */

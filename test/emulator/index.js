@@ -21,6 +21,12 @@ const ORDER_GRACE_MS = 300;
 const SUBSCRIPTION_PATH = '/api/v1/subscription/webhook';
 /** Not Calypso's: the emulator's own control route, for `node test/emulator/cli.js send-event` (see sendTestEvent). */
 const SEND_EVENT_PATH = '/_emulator/send-event';
+/**
+ * Calypso's blocking rule (calypso-api-notes.md, "Blocking"): a subscription is blocked after MORE than this many
+ * errors (any answer to a delivery but 200, or no answer) with no successful delivery within BLOCK_WINDOW_MS.
+ */
+const BLOCK_AFTER_ERRORS = 100;
+const BLOCK_WINDOW_MS = 10 * 60 * 1000;
 /** The Customer Purse events, with the `level` their deliveries carry. */
 const EVENT_LEVELS = {
 	CUSTOMER_PURSE_EXPIRED: 'WARNING',
@@ -316,6 +322,7 @@ function createEmulator(options = {}) {
 		latencyMs: 0,
 		clockOffsetMs: 0,
 		impersonate: 'none',
+		clock: () => Date.now(),
 	};
 	for (const [k, v] of Object.entries(options)) if (v !== undefined) /** @type {any} */ (opts)[k] = v;
 
@@ -325,6 +332,13 @@ function createEmulator(options = {}) {
 		/** @type {Map<string, any>} */ transactions: new Map(),
 		/** @type {Map<string, any>} */ subscriptions: new Map(),
 	};
+	/**
+	 * Per subscription, what Calypso's blocking rule reads (times from `opts.clock`): errors since the last
+	 * successful delivery, and when that streak's 10 minutes started (the last success, the creation or the unblocking).
+	 * @type {Map<string, { errors: number, since: number, lastSuccessAt?: number, blockedAt?: number }>}
+	 */
+	const health = new Map();
+	const clockNow = () => Number(opts.clock ? opts.clock() : Date.now());
 	/** Bumped whenever a transaction is added or changed (updateTransaction) or all are removed: what `findIndex` is valid for. */
 	let txVersion = 0;
 	/** Sorted, filtered transaction lists by find query (see sortedTransactions). */
@@ -566,6 +580,7 @@ function createEmulator(options = {}) {
 		publicKey: s.publicKey,
 		secretKey: s.secretKey,
 		createdDate: s.createdDate,
+		state: s.state ?? 'ACTIVE',
 	});
 
 	/** The subscription operation a request is for, if any. @param {string | undefined} method @param {string} urlPath */
@@ -594,6 +609,7 @@ function createEmulator(options = {}) {
 			const s = state.subscriptions.get(p.requestId);
 			if (!s) throw notFound('Subscription');
 			state.subscriptions.delete(p.requestId);
+			health.delete(p.requestId);
 			return { requestId: p.requestId };
 		}
 		if (p.notificationEventTypes.length === 0)
@@ -618,8 +634,10 @@ function createEmulator(options = {}) {
 			publicKey: crypto.randomBytes(16).toString('hex'),
 			secretKey: crypto.randomBytes(16).toString('hex'),
 			createdDate: isoNow().replace(/Z$/, ''),
+			state: 'ACTIVE',
 		};
 		state.subscriptions.set(s.requestId, s);
+		health.set(s.requestId, { errors: 0, since: clockNow() });
 		return subscriptionDTO(s);
 	}
 
@@ -733,6 +751,9 @@ function createEmulator(options = {}) {
 		else {
 			const txs = [...state.transactions.values()].reverse();
 			event.transactionId = p.transactionId ?? (txs.find((t) => t.transactionState === 'CONFIRMED') ?? txs[0])?.id;
+		}
+		if (sub.state === 'BLOCKED') {
+			throw new ApiError(409, '000', `Subscription ${sub.requestId} (${sub.url}) is BLOCKED: Calypso delivers nothing to it until it is unblocked`);
 		}
 		try {
 			const r = await emulator.deliverEvent(sub.requestId, event, { forge: !!p.forge, timeoutMs: 20000 });
@@ -970,6 +991,91 @@ function createEmulator(options = {}) {
 		findOrder.waiting.delete(waiter);
 	}
 
+	/** @param {unknown} requestId @param {string} caller */
+	function subscriptionOf(requestId, caller) {
+		const id = typeof requestId === 'string' ? requestId : /** @type {any} */ (requestId)?.requestId;
+		const sub = state.subscriptions.get(String(id));
+		if (!sub) throw new Error(`${caller}: no subscription ${id}`);
+		return sub;
+	}
+	/** @param {any} sub */
+	function healthOf(sub) {
+		let h = health.get(sub.requestId);
+		if (!h) health.set(sub.requestId, (h = { errors: 0, since: clockNow() }));
+		return h;
+	}
+	/** Blocks or unblocks, as Calypso (or its dashboard) does; unblocking starts a fresh 10 minutes. @param {any} sub @param {'ACTIVE' | 'BLOCKED'} next */
+	function setState(sub, next) {
+		const h = healthOf(sub);
+		if (next === 'BLOCKED' && sub.state !== 'BLOCKED') h.blockedAt = clockNow();
+		if (next === 'ACTIVE') Object.assign(h, { errors: 0, since: clockNow(), blockedAt: undefined });
+		sub.state = next;
+	}
+	/**
+	 * Calypso's blocking rule, applied to the outcome of one counted delivery: a 200 ends the error streak; an error
+	 * blocks the subscription once the streak has MORE than BLOCK_AFTER_ERRORS errors and no delivery succeeded in
+	 * the last BLOCK_WINDOW_MS (since the last success, or the creation or unblocking when none succeeded since).
+	 * @param {any} sub @param {boolean} ok
+	 */
+	function noteOutcome(sub, ok) {
+		const h = healthOf(sub);
+		const t = clockNow();
+		if (ok) {
+			Object.assign(h, { errors: 0, since: t, lastSuccessAt: t });
+			return;
+		}
+		h.errors++;
+		if (sub.state !== 'BLOCKED' && h.errors > BLOCK_AFTER_ERRORS && t - h.since >= BLOCK_WINDOW_MS) setState(sub, 'BLOCKED');
+	}
+
+	/**
+	 * Sends one envelope (as written, `rawBody`) to a subscription's URL, signed with its keys unless `o` says
+	 * otherwise, and records it. A counted delivery (not forged, unsigned or sent with another Key: those stand for
+	 * someone else than Calypso) to a BLOCKED subscription is recorded as not sent; its outcome feeds the blocking rule.
+	 * @param {any} sub @param {any} envelope @param {string} rawBody @param {import('./index').DeliverOptions} o
+	 */
+	async function dispatch(sub, envelope, rawBody, o) {
+		/** @type {Record<string, string>} */
+		const headers = { 'Content-Type': 'application/json', Key: o.key ?? sub.publicKey };
+		if (!o.unsigned) headers.Sign = sign(o.forge ? `forged-${sub.secretKey}` : sub.secretKey, rawBody);
+		const sentBody = o.tamper ? o.tamper(rawBody) : rawBody;
+		const counted = !o.forge && !o.unsigned && o.key === undefined;
+		const record = {
+			requestId: sub.requestId,
+			id: envelope.id,
+			eventType: envelope.eventType,
+			envelope,
+			rawBody,
+			headers,
+			redelivery: !!o.redeliver,
+			forged: !!o.forge,
+			unsigned: !!o.unsigned,
+			counted,
+			sent: true,
+			status: 0,
+			response: /** @type {any} */ (undefined),
+			at: now(),
+		};
+		deliveries.push(record); // before sending: a failed delivery can be re-delivered like Calypso would
+		if (counted && sub.state === 'BLOCKED') {
+			record.sent = false; // Calypso delivers nothing to a blocked subscription
+			return { status: 0, body: undefined, id: envelope.id, envelope, rawBody, sent: false };
+		}
+		// `origin`: the subscription's path on another host, as a load balancer in front of several receivers routes it.
+		const url = o.origin ? new URL(new URL(sub.url).pathname + new URL(sub.url).search, o.origin).href : sub.url;
+		let answer;
+		try {
+			answer = await post(url, sentBody, headers, o.timeoutMs ?? 30000);
+		} catch (e) {
+			if (counted) noteOutcome(sub, false); // no answer is an error too
+			throw e;
+		}
+		record.status = answer.status;
+		record.response = answer.body;
+		if (counted) noteOutcome(sub, answer.status === 200);
+		return { status: answer.status, body: answer.body, id: envelope.id, envelope, rawBody, sent: true };
+	}
+
 	/** @type {import('./index').Emulator} */
 	const emulator = {
 		get baseUrl() {
@@ -1040,6 +1146,7 @@ function createEmulator(options = {}) {
 			state.transactions.clear();
 			txVersion++;
 			state.subscriptions.clear();
+			health.clear();
 			requests.length = 0;
 			deliveries.length = 0;
 			faults.length = 0;
@@ -1080,31 +1187,38 @@ function createEmulator(options = {}) {
 				};
 				rawBody = o.serialize ? o.serialize(envelope) : JSON.stringify(envelope);
 			}
-			/** @type {Record<string, string>} */
-			const headers = { 'Content-Type': 'application/json', Key: o.key ?? sub.publicKey };
-			if (!o.unsigned) headers.Sign = sign(o.forge ? `forged-${sub.secretKey}` : sub.secretKey, rawBody);
-			const sentBody = o.tamper ? o.tamper(rawBody) : rawBody;
-			const record = {
-				requestId: sub.requestId,
-				id: envelope.id,
-				eventType: envelope.eventType,
-				envelope,
-				rawBody,
-				headers,
-				redelivery: !!o.redeliver,
-				forged: !!o.forge,
-				unsigned: !!o.unsigned,
-				status: 0,
-				response: /** @type {any} */ (undefined),
-				at: now(),
-			};
-			deliveries.push(record); // before sending: a failed delivery can be re-delivered like Calypso would
-			// `origin`: the subscription's path on another host, as a load balancer in front of several receivers routes it.
-			const url = o.origin ? new URL(new URL(sub.url).pathname + new URL(sub.url).search, o.origin).href : sub.url;
-			const answer = await post(url, sentBody, headers, o.timeoutMs ?? 30000);
-			record.status = answer.status;
-			record.response = answer.body;
-			return { status: answer.status, body: answer.body, id: envelope.id, envelope, rawBody };
+			return dispatch(sub, envelope, rawBody, o);
+		},
+
+		subscriptionHealth(requestId) {
+			const sub = subscriptionOf(requestId, 'subscriptionHealth');
+			const h = healthOf(sub);
+			return { state: sub.state, errors: h.errors, lastSuccessAt: h.lastSuccessAt, blockedAt: h.blockedAt };
+		},
+
+		setSubscriptionState(requestId, next) {
+			if (next !== 'ACTIVE' && next !== 'BLOCKED') throw new Error(`setSubscriptionState: state ${next}`);
+			setState(subscriptionOf(requestId, 'setSubscriptionState'), next);
+		},
+
+		async unblockSubscription(requestId) {
+			const sub = subscriptionOf(requestId, 'unblockSubscription');
+			setState(sub, 'ACTIVE');
+			// The failed events: each event whose latest counted delivery was not answered 200, oldest first.
+			/** @type {Map<number, any>} */
+			const latest = new Map();
+			for (const d of deliveries) if (d.requestId === sub.requestId && d.counted) latest.set(d.id, d);
+			const results = [];
+			for (const d of latest.values()) {
+				if (d.status === 200) continue;
+				try {
+					const r = await dispatch(sub, d.envelope, d.rawBody, { redeliver: true });
+					results.push({ id: d.id, status: r.status, sent: r.sent });
+				} catch (e) {
+					results.push({ id: d.id, status: 0, sent: true, error: /** @type {Error} */ (e).message });
+				}
+			}
+			return results;
 		},
 
 		injectFault(fault) {

@@ -511,6 +511,100 @@ async function main() {
 			await new Promise((r) => receiver.close(() => r(undefined)));
 		}
 	});
+	test('blocking: more than 100 errors with no success within 10 minutes; unblock re-sends the failed events', async () => {
+		// A receiver that answers 500 while `failing`, else 200; the emulator's clock for the rule is `t`.
+		let failing = true;
+		/** @type {number[]} */
+		const got = [];
+		const receiver = http.createServer((req, res) => {
+			const chunks = /** @type {Buffer[]} */ ([]);
+			req.on('data', (c) => chunks.push(c));
+			req.on('end', () => {
+				got.push(JSON.parse(Buffer.concat(chunks).toString('utf8')).id);
+				res.writeHead(failing ? 500 : 200, { 'Content-Type': 'application/json' });
+				res.end('{}');
+			});
+		});
+		await new Promise((r) => receiver.listen(0, '127.0.0.1', () => r(undefined)));
+		const port = /** @type {import('node:net').AddressInfo} */ (receiver.address()).port;
+		let t = Date.now();
+		emu.options.clock = () => t;
+		/** @type {string[]} */
+		const mine = [];
+		const listed = async () =>
+			(await call(SUBS, undefined)).json.subscriptions.filter((/** @type {any} */ s) => s.requestId === mine[0]);
+		try {
+			const sub = (await call(`${SUBS}/create`, createPayload(`http://127.0.0.1:${port}/hook`))).json;
+			mine.push(sub.requestId);
+			assert.equal(sub.state, 'ACTIVE');
+			// 101 errors within a minute of the creation: more than 100, but not 10 minutes without success yet
+			for (let i = 0; i < 101; i++) assert.equal((await emu.deliverEvent(sub)).status, 500);
+			assert.deepEqual(emu.subscriptionHealth(sub.requestId).state, 'ACTIVE');
+			assert.equal(emu.subscriptionHealth(sub.requestId).errors, 101);
+			// forged, unsigned or foreign-Key deliveries are not Calypso's: not counted
+			await emu.deliverEvent(sub, {}, { forge: true });
+			await emu.deliverEvent(sub, {}, { unsigned: true });
+			await emu.deliverEvent(sub, {}, { key: 'other' });
+			assert.equal(emu.subscriptionHealth(sub.requestId).errors, 101);
+			// one success ends the streak: 10 minutes later, 101 more errors are needed again
+			failing = false;
+			t += 5 * 60_000;
+			assert.equal((await emu.deliverEvent(sub)).status, 200);
+			failing = true;
+			t += 10 * 60_000;
+			for (let i = 0; i < 100; i++) await emu.deliverEvent(sub);
+			assert.equal((await listed())[0].state, 'ACTIVE', '100 errors are not more than 100');
+			const before = emu.deliveries.length;
+			await emu.deliverEvent(sub); // the 101st error, 10 minutes after the last success
+			assert.equal((await listed())[0].state, 'BLOCKED');
+			assert.equal(emu.subscriptionHealth(sub.requestId).blockedAt, t);
+			// blocked: genuine deliveries are recorded as not sent; nothing reaches the receiver
+			const received = got.length;
+			const blocked = await emu.deliverEvent(sub);
+			assert.deepEqual([blocked.status, blocked.sent], [0, false]);
+			assert.equal(got.length, received);
+			assert.deepEqual(
+				emu.deliveries.slice(before).map((d) => [d.status, d.sent]),
+				[[500, true], [0, false]],
+			);
+			// the send-event control route says so rather than pretend to deliver
+			const control = await fetch(`${baseUrl}${SEND_EVENT_PATH}`, { method: 'POST', body: JSON.stringify({ url: `${port}/hook` }) });
+			assert.equal(control.status, 409);
+			assert.match((await control.json()).message, /BLOCKED/);
+			// unblocking sets it ACTIVE and re-sends every failed event (not the one answered 200), oldest first
+			failing = false;
+			const failedIds = [
+				...new Set(
+					emu.deliveries.filter((d) => d.requestId === sub.requestId && d.counted && d.status !== 200).map((d) => d.id),
+				),
+			];
+			const sent = got.length;
+			const resent = await emu.unblockSubscription(sub.requestId);
+			assert.equal((await listed())[0].state, 'ACTIVE');
+			assert.deepEqual(resent.map((r) => r.id), failedIds);
+			assert.ok(resent.every((r) => r.status === 200 && r.sent));
+			assert.deepEqual(got.slice(sent), failedIds);
+			assert.equal(resent.length, 101 + 101 + 1);
+			assert.equal(emu.deliveries.at(-1)?.rawBody, emu.deliveries.find((d) => d.id === failedIds.at(-1))?.rawBody);
+			assert.equal((await emu.unblockSubscription(sub.requestId)).length, 0, 'nothing failed any more');
+			// no answer at all is an error too
+			const gone = (await call(`${SUBS}/create`, createPayload('http://127.0.0.1:9/closed'))).json;
+			mine.push(gone.requestId);
+			await assert.rejects(emu.deliverEvent(gone, {}, { timeoutMs: 2000 }));
+			assert.equal(emu.subscriptionHealth(gone.requestId).errors, 1);
+			// the switch: blocked by Calypso for any reason, and back, without re-sending
+			emu.setSubscriptionState(sub.requestId, 'BLOCKED');
+			assert.equal((await listed())[0].state, 'BLOCKED');
+			emu.setSubscriptionState(sub.requestId, 'ACTIVE');
+			assert.equal(emu.subscriptions.find((s) => s.requestId === sub.requestId)?.state, 'ACTIVE');
+			assert.equal(got.length, sent + resent.length);
+			assert.throws(() => emu.setSubscriptionState('nope', 'BLOCKED'), /no subscription/);
+		} finally {
+			emu.options.clock = () => Date.now();
+			for (const id of mine) emu.state.subscriptions.delete(id);
+			await new Promise((r) => receiver.close(() => r(undefined)));
+		}
+	});
 	test('impersonate: every request answered as another server would, whatever it is', async () => {
 		for (const [kind, answer] of Object.entries(FOREIGN_ANSWERS)) {
 			emu.options.impersonate = /** @type {any} */ (kind);

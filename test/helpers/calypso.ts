@@ -24,6 +24,7 @@ export function useEmulator(options: EmulatorOptions = {}): TestServer {
 		server.emulator.options.maxPageSize = options.maxPageSize ?? 100;
 		server.emulator.options.latencyMs = options.latencyMs ?? 0;
 		server.emulator.options.clockOffsetMs = options.clockOffsetMs ?? 0;
+		server.emulator.options.clock = options.clock ?? (() => Date.now());
 	});
 	afterAll(async () => {
 		await server.emulator.stop();

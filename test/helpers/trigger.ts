@@ -26,6 +26,7 @@ import type {
 	IWebhookData,
 	IWebhookResponseData,
 	IWorkflowExecuteAdditionalData,
+	WorkflowActivateMode,
 } from 'n8n-workflow';
 
 import { CalypsoPayTrigger } from '../../nodes/CalypsoPayTrigger/CalypsoPayTrigger.node';
@@ -73,6 +74,8 @@ export interface TriggerHarness {
 	restart(): void;
 	/** Deliver requests without `rawBody`, as if n8n had not kept the bytes received. */
 	dropRawBody: boolean;
+	/** The activation mode the lifecycle hooks run in: 'activate' (publishing) unless set ('init': n8n starting). */
+	activation: WorkflowActivateMode;
 	/** Whole-column writes of the static data made after deliveries. */
 	readonly saves: number;
 	checkExists(): Promise<boolean>;
@@ -129,7 +132,7 @@ export async function createTriggerHarness(
 	};
 	let current = 0;
 	let saves = 0;
-	const options = { dropRawBody: false };
+	const options = { dropRawBody: false, activation: 'activate' as WorkflowActivateMode };
 	const save = (workflow: Workflow) => {
 		const data = workflow.staticData as IDataObject & { __dataChanged?: boolean };
 		if (!data.__dataChanged) return;
@@ -221,7 +224,7 @@ export async function createTriggerHarness(
 			node,
 			additionalData(),
 			'trigger',
-			'activate',
+			options.activation,
 			webhookData(),
 		);
 		return await trigger.webhookMethods!.default![method].call(ctx);
@@ -250,6 +253,12 @@ export async function createTriggerHarness(
 		},
 		set dropRawBody(value: boolean) {
 			options.dropRawBody = value;
+		},
+		get activation() {
+			return options.activation;
+		},
+		set activation(value: WorkflowActivateMode) {
+			options.activation = value;
 		},
 		get saves() {
 			return saves;

@@ -265,7 +265,7 @@ async function triggerChecks(stack, emu, workflowId, /** @type {string} */ webho
 	await waitFor(() => emu.subscriptions.length === 0, 15000);
 	check("unpublishing (the main's REST API, as the editor does) deletes the subscription at Calypso", () => {
 		assert.equal(deactivated.status, 200, JSON.stringify(deactivated.json).slice(0, 300));
-		assert.deepEqual(describe(emu.requests.slice(beforeUnpublish)), ['DELETE … 200']);
+		assert.deepEqual(describe(emu.requests.slice(beforeUnpublish)), ['POST … 200', 'DELETE … 200']);
 		assert.equal(emu.subscriptions.length, 0);
 	});
 	emu.state.subscriptions.set(subscription.requestId, subscription); // a late delivery, as Calypso might send

@@ -18,6 +18,7 @@ import { sign } from '../../../nodes/CalypsoPay/transport/signing';
 import { HINTS } from '../../../nodes/CalypsoPay/transport/errors';
 import { CalypsoPayApi } from '../../../credentials/CalypsoPayApi.credentials';
 import { openSecret } from '../../../nodes/CalypsoPayTrigger/secret';
+import { createRecovery } from '../../../nodes/CalypsoPayTrigger/subscription';
 import { useEmulator } from '../../helpers/calypso';
 import { createTriggerHarness } from '../../helpers/trigger';
 import type { TriggerHarness } from '../../helpers/trigger';
@@ -242,17 +243,22 @@ const server = useEmulator();
 
 describe('subscription lifecycle (n8n HookContext → emulator)', () => {
 	let harness: TriggerHarness;
+	const window = createRecovery.windowMs;
 	beforeEach(async () => {
+		createRecovery.windowMs = 1000;
 		harness = await createTriggerHarness(server.credentials, { events: [FUNDS, CREDITED] });
 	});
-	afterEach(async () => await harness.close());
+	afterEach(async () => {
+		createRecovery.windowMs = window;
+		await harness.close();
+	});
 
 	const subscriptionRequests = () =>
 		server.emulator.requests.filter((r) => r.path.startsWith(SUBSCRIPTION_PATH));
 
-	test('checkExists is false with nothing stored, and asks Calypso nothing', async () => {
+	test('checkExists with nothing stored: one look at the list, nothing of this trigger there → false', async () => {
 		expect(await harness.checkExists()).toBe(false);
-		expect(server.emulator.requests).toHaveLength(0);
+		expect(subscriptionRequests().map((r) => `${r.method} ${r.path}`)).toEqual([`POST ${SUBSCRIPTION_PATH}`]);
 	});
 
 	test('create subscribes this webhook URL to the events, signed with the API key, and stores the keys', async () => {
@@ -334,14 +340,18 @@ describe('subscription lifecycle (n8n HookContext → emulator)', () => {
 		expect({ ...harness.stored }).toEqual({});
 	});
 
-	test('delete of a subscription Calypso no longer has (004) succeeds; with nothing stored it sends nothing', async () => {
+	test('delete of a subscription Calypso no longer has succeeds; with nothing stored it only looks, even when that fails', async () => {
 		await harness.create();
 		server.emulator.state.subscriptions.clear();
 		expect(await harness.delete()).toBe(true);
 		expect({ ...harness.stored }).toEqual({});
 		const before = server.emulator.requests.length;
 		expect(await harness.delete()).toBe(true);
-		expect(server.emulator.requests).toHaveLength(before);
+		expect(server.emulator.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual([
+			`POST ${SUBSCRIPTION_PATH}`,
+		]);
+		server.emulator.injectFault({ path: SUBSCRIPTION_PATH, method: 'POST', status: 400 });
+		expect(await harness.delete()).toBe(true);
 	});
 
 	test('create without events is refused before anything is sent', async () => {
@@ -411,16 +421,176 @@ describe('subscription lifecycle (n8n HookContext → emulator)', () => {
 		);
 	});
 
-	test('an unclear create that Calypso did not make fails with the original error', async () => {
+	test('an unclear create that Calypso did not make: looked for until the window ends, then the original error, never re-sent', async () => {
 		server.emulator.injectFault({ path: '/webhook/create', status: 504 });
 		const error = await harness.create().catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(NodeApiError);
 		expect((error as NodeApiError).errorResponse?.httpCode).toBe('504');
+		expect((error as NodeApiError).message).toMatch(
+			/^The webhook subscription may or may not have been created: Calypso error 000/,
+		);
+		expect((error as NodeApiError).description).toMatch(/did not appear .* within 1 s.*Publish again/);
 		expect(server.emulator.subscriptions).toHaveLength(0);
-		expect(subscriptionRequests().map((r) => `${r.method} ${r.path}`)).toEqual([
-			`POST ${SUBSCRIPTION_PATH}/create`,
-			`POST ${SUBSCRIPTION_PATH}`,
+		const sent = subscriptionRequests().map((r) => `${r.method} ${r.path}`);
+		expect(sent[0]).toBe(`POST ${SUBSCRIPTION_PATH}/create`);
+		expect(sent.slice(1).every((r) => r === `POST ${SUBSCRIPTION_PATH}`)).toBe(true);
+		expect(sent.length).toBeGreaterThan(2);
+	});
+});
+
+describe('subscription care: unclear creates, leftovers, blocked subscriptions (issue 18)', () => {
+	let harness: TriggerHarness;
+	const window = createRecovery.windowMs;
+	beforeEach(async () => {
+		createRecovery.windowMs = 30_000; // looking stops as soon as it appears
+		harness = await createTriggerHarness(server.credentials, { events: [FUNDS, CREDITED] });
+	});
+	afterEach(async () => {
+		createRecovery.windowMs = window;
+		await harness.close();
+	});
+	const creates = () =>
+		server.emulator.requests.filter((r) => r.path === `${SUBSCRIPTION_PATH}/create`).length;
+	const keysOpen = (requestId: string) =>
+		openSecret(harness.stored.sealedSecretKey, server.credentials, requestId) ===
+		server.emulator.state.subscriptions.get(requestId)?.secretKey;
+
+	test('a create Calypso answers 504 at once but makes a moment later is found by looking again, not made twice', async () => {
+		server.emulator.injectFault({ path: '/webhook/create', status: 504, landAfterMs: 800 });
+		expect(await harness.create()).toBe(true);
+		expect(creates()).toBe(1);
+		expect(server.emulator.subscriptions).toHaveLength(1);
+		const [made] = server.emulator.subscriptions;
+		expect(harness.stored.requestId).toBe(made.requestId);
+		expect(keysOpen(made.requestId)).toBe(true);
+	});
+
+	test('a create made after publishing gave up is adopted by the next publish: still one subscription', async () => {
+		createRecovery.windowMs = 200;
+		server.emulator.injectFault({ path: '/webhook/create', drop: true });
+		await expect(harness.create()).rejects.toThrow(/^The webhook subscription may or may not have been created/);
+		expect({ ...harness.stored }).toEqual({});
+		// Calypso makes it only now, after the node stopped looking: the create it received, processed late
+		const [sent] = server.emulator.requests.filter((r) => r.path === `${SUBSCRIPTION_PATH}/create`);
+		const payload = sent.body!.payload as { requestId: string; notificationEventTypes: string[]; url: string };
+		server.emulator.state.subscriptions.set(payload.requestId, {
+			requestId: payload.requestId,
+			notificationEventTypes: payload.notificationEventTypes,
+			notificationServiceTypes: ['CUSTOMER_PURSE'],
+			url: payload.url,
+			publicKey: 'late-public-key',
+			secretKey: 'late-secret-key',
+			createdDate: '2026-01-01T00:00:00',
+			state: 'ACTIVE',
+		});
+		// the next publish: checkExists finds it by this trigger's URL and uses it; n8n then calls no create
+		expect(await harness.checkExists()).toBe(true);
+		const [late] = server.emulator.subscriptions;
+		expect(harness.stored).toMatchObject({ requestId: late.requestId, url: harness.url, events: [FUNDS, CREDITED] });
+		expect(keysOpen(late.requestId)).toBe(true);
+		expect(creates()).toBe(1);
+		const delivered = await server.emulator.deliverEvent(late);
+		expect(delivered.status).toBe(200);
+	});
+
+	test('leftovers for this URL that do not fit are deleted on publish; other URLs are left alone; unpublish leaves none', async () => {
+		await harness.create();
+		const leftover = server.emulator.subscriptions[0].requestId;
+		for (const key of Object.keys(harness.stored)) delete harness.stored[key]; // static data lost
+		harness.setParameters({ events: [EXPIRED] });
+		server.emulator.state.subscriptions.set('b6c3e2a0-0000-4000-8000-000000000001', {
+			...server.emulator.state.subscriptions.get(leftover)!,
+			requestId: 'b6c3e2a0-0000-4000-8000-000000000001',
+			url: 'https://elsewhere.example.com/webhook/other/webhook',
+		});
+		expect(await harness.checkExists()).toBe(false);
+		expect(server.emulator.subscriptions.map((s) => s.url)).toEqual([
+			'https://elsewhere.example.com/webhook/other/webhook',
 		]);
+		await harness.create();
+		// a second one for this URL appears (a late create): unpublishing deletes both
+		server.emulator.state.subscriptions.set('b6c3e2a0-0000-4000-8000-000000000002', {
+			...server.emulator.subscriptions.find((s) => s.url === harness.url)!,
+			requestId: 'b6c3e2a0-0000-4000-8000-000000000002',
+		});
+		expect(await harness.delete()).toBe(true);
+		expect(server.emulator.subscriptions.map((s) => s.url)).toEqual([
+			'https://elsewhere.example.com/webhook/other/webhook',
+		]);
+		expect({ ...harness.stored }).toEqual({});
+	});
+
+	test('a blocked subscription: publishing fails, every time (n8n retries), saying what to do; it is kept, and used again once unblocked', async () => {
+		await harness.create();
+		const [sub] = server.emulator.subscriptions;
+		server.emulator.setSubscriptionState(sub.requestId, 'BLOCKED');
+		const stored = { ...harness.stored };
+		for (let attempt = 0; attempt < 2; attempt++) {
+			const error = (await harness.checkExists().catch((e: unknown) => e)) as NodeOperationError;
+			expect(error).toBeInstanceOf(NodeOperationError);
+			expect(error.message).toBe(
+				"Calypso has blocked this trigger's webhook subscription, so it delivers no events: unblock it in Calypso's dashboard (Calypso then re-sends the failed events), then publish this workflow again",
+			);
+			expect(error.description).toContain(sub.requestId);
+		}
+		expect(server.emulator.subscriptions.map((s) => s.requestId)).toEqual([sub.requestId]);
+		expect({ ...harness.stored }).toEqual(stored);
+		await server.emulator.unblockSubscription(sub.requestId);
+		expect(await harness.checkExists()).toBe(true);
+		expect({ ...harness.stored }).toEqual(stored);
+		expect(server.emulator.requests.filter((r) => r.method === 'DELETE')).toHaveLength(0);
+	});
+
+	test('n8n starting a published workflow (activation init) keeps a blocked subscription without failing', async () => {
+		await harness.create();
+		const [sub] = server.emulator.subscriptions;
+		server.emulator.setSubscriptionState(sub.requestId, 'BLOCKED');
+		harness.setParameters({ events: [EXPIRED] });
+		harness.activation = 'init';
+		expect(await harness.checkExists()).toBe(true);
+		expect(harness.stored.requestId).toBe(sub.requestId);
+		expect(server.emulator.subscriptions.map((s) => [s.requestId, s.state])).toEqual([[sub.requestId, 'BLOCKED']]);
+	});
+
+	test('re-publishing (delete, then checkExists, rolled back) or unpublishing never deletes a blocked subscription, whatever changed', async () => {
+		await harness.create();
+		const [sub] = server.emulator.subscriptions;
+		server.emulator.setSubscriptionState(sub.requestId, 'BLOCKED');
+		expect(await harness.delete()).toBe(true);
+		expect(server.emulator.subscriptions).toHaveLength(1);
+		expect(harness.stored.requestId).toBe(sub.requestId);
+		harness.setParameters({ events: [EXPIRED] });
+		await expect(harness.checkExists()).rejects.toThrow(/has blocked this trigger's webhook subscription/);
+		expect(await harness.delete()).toBe(true); // n8n rolls the failed publication back
+		await expect(harness.checkExists()).rejects.toThrow(/has blocked this trigger's webhook subscription/);
+		expect(server.emulator.subscriptions.map((s) => [s.requestId, s.state])).toEqual([[sub.requestId, 'BLOCKED']]);
+		expect(harness.stored.requestId).toBe(sub.requestId);
+		expect(server.emulator.requests.filter((r) => r.method === 'DELETE')).toHaveLength(0);
+	});
+
+	test('blocked by Calypso after more than 100 failed deliveries in 10 minutes: publishing says so; unblocking re-sends them and they start the workflow', async () => {
+		let now = Date.now();
+		server.emulator.options.clock = () => now;
+		await harness.create();
+		const [sub] = server.emulator.subscriptions;
+		harness.dropRawBody = true; // every delivery fails (500): n8n without the raw body
+		for (let i = 0; i < 100; i++) await server.emulator.deliverEvent(sub);
+		now += 10 * 60_000;
+		await server.emulator.deliverEvent(sub);
+		expect(server.emulator.subscriptionHealth(sub.requestId)).toMatchObject({ state: 'BLOCKED', errors: 101 });
+		const unsent = await server.emulator.deliverEvent(sub);
+		expect(unsent.sent).toBe(false);
+		expect(harness.received).toHaveLength(101);
+		expect(harness.started).toHaveLength(0);
+
+		await expect(harness.checkExists()).rejects.toThrow(/unblock it in Calypso's dashboard/);
+		harness.dropRawBody = false;
+		const resent = await server.emulator.unblockSubscription(sub.requestId);
+		expect(resent).toHaveLength(102);
+		expect(resent.every((r) => r.status === 200)).toBe(true);
+		expect(harness.started).toHaveLength(102);
+		expect(server.emulator.subscriptionHealth(sub.requestId)).toMatchObject({ state: 'ACTIVE', errors: 0 });
+		expect(await harness.checkExists()).toBe(true);
 	});
 });
 
