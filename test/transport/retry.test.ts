@@ -318,6 +318,26 @@ describe('fault matrix', () => {
 	});
 });
 
+describe('Timeout (Ms) is a deadline for the whole exchange (issue 16, item 4)', () => {
+	test('a server that answers 200 then trickles a byte every 200 ms: the item fails with the timeout while the body is still coming', async () => {
+		const customer = server.emulator.seedCustomer({ description: 'x'.repeat(200) });
+		server.emulator.injectFault({ path: 'customer/get', trickleMs: 200 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: customer.id,
+			options: { retry: 'off', timeout: 1000 },
+		});
+		const [request] = server.emulator.requests;
+		// Checked as the run returns: the answer was still being sent.
+		expect(request.finished).toBe(false);
+		expect(request.bodyBytesSent).toBeLessThan(request.bodyBytes ?? 0);
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe('Could not reach Calypso: no complete answer within the timeout');
+		expect(run.error?.description).toContain('Timeout (Ms)');
+	}, 90_000);
+});
+
 describe('getOrCreate', () => {
 	test('returns the existing customer, or creates one, and says which', async () => {
 		const existing = server.emulator.seedCustomer({ externalId: 'known' });
