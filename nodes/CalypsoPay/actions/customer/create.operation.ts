@@ -95,7 +95,7 @@ async function findCreated(
 		if (mine.length > 1) {
 			throw mayOrMayNotExist(
 				error,
-				`${mine.length} new customers with External ID "${externalId}" and this email and description appeared meanwhile (${mine.map((customer) => customer.id).join(', ')}): something else creates customers with this External ID at the same time. Check which one is yours.`,
+				`${mine.length} new customers with External ID "${externalId}" and this email and description appeared meanwhile (${mine.map((customer) => customer.id).join(', ')}): something else creates customers with this External ID at the same time. Check which one is yours. ${checkAgain(externalId)}`,
 			);
 		}
 		const elapsed = Date.now() - started;
