@@ -15,7 +15,7 @@ import type { IDataObject, INodeParameters } from 'n8n-workflow';
 import type { Fault } from '../emulator';
 import { useEmulator } from '../helpers/calypso';
 import { runNode } from '../helpers/engine';
-import { fc, scheduleProperty } from './property';
+import { fc, replays, scheduleProperty } from './property';
 
 const server = useEmulator();
 
@@ -216,6 +216,26 @@ async function check(value: Schedule): Promise<boolean> {
 }
 
 describe('Create / Get or Create under fault schedules', () => {
+	// Found on the code before issue 16 (seed 20261203, shrunk): two Create items of one run with the same External ID
+	// and fields, the first answered 503 without being processed: both came out as the second one's customer.
+	replays(
+		'two sibling creates, one External ID, the first answered 503 unprocessed',
+		{
+			operation: 'create',
+			retryOff: false,
+			runs: [
+				[
+					{ ext: 'A', email: 'one@example.com', description: 'first' },
+					{ ext: 'A', email: 'one@example.com', description: 'first' },
+				],
+				[{ ext: 'A', email: 'one@example.com', description: 'first' }],
+			],
+			outcomes: ['unprocessed-503'],
+			landMs: 50,
+		},
+		check,
+	);
+
 	scheduleProperty(
 		'create: no extra customer, each item its own customer or "may or may not"',
 		schedule,
