@@ -29,6 +29,7 @@ const {
 	describeFailure,
 } = require('../../scripts/examples');
 const { IDS, customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow } = require('./workflows');
+const { trickleWorkflow } = require('./workflows');
 
 const args = new Set(process.argv.slice(2));
 const VERBOSE = args.has('--verbose');
@@ -67,7 +68,7 @@ const operationsLane = {
 			state: ['CONFIRMED', 'MEM_POOL_FOUND', 'CONFIRMED', 'DECLINED', 'PENDING_COMPLIANCE_CHECK'],
 		});
 	},
-	workflows: [customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow],
+	workflows: [customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow, trickleWorkflow],
 	jobs: [
 		{
 			title: 'customer and purse operations',
@@ -289,6 +290,25 @@ const operationsLane = {
 					assert.equal(items[0].details?.httpCode, '400');
 					assert.match(String(items[0].details?.traceId), /^[0-9a-f]{32}$/);
 					assert.match(String(items[1].error), /must be a UUID/);
+				});
+			},
+		},
+		{
+			title: 'Timeout (Ms) 2000, Retry Off: an answer trickled a byte every 300 ms fails at the deadline',
+			workflowId: trickleWorkflow.id,
+			before(emu) {
+				emu.injectFault({ path: 'customer/get', trickleMs: 300 });
+			},
+			verify(x, requests) {
+				check('the execution fails with the timeout error', () => {
+					assert.equal(x.ok, false);
+					assert.match(String(x.error?.message), /no complete answer within the timeout/);
+				});
+				check('it failed while the answer was still being sent', () => {
+					assert.equal(requests.length, 1);
+					assert.equal(requests[0].finished, false);
+					const { bodyBytesSent, bodyBytes } = requests[0];
+					assert.ok(bodyBytesSent < bodyBytes, `${bodyBytesSent} of ${bodyBytes} bytes sent`);
 				});
 			},
 		},

@@ -184,4 +184,17 @@ const errorOutputWorkflow = (() => {
 	return workflow;
 })();
 
-module.exports = { IDS, customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow };
+/** Issue 16, item 4: one Get with Timeout 2000 ms and Retry Off, run while the emulator trickles its answer. */
+const trickleWorkflow = chain('e2eTrickle000001', 'e2e: trickling answer', [
+	{
+		name: 'Get, trickled',
+		parameters: {
+			resource: 'customer',
+			operation: 'get',
+			customerId: IDS.known,
+			options: { retry: 'off', timeout: 2000 },
+		},
+	},
+]);
+
+module.exports = { IDS, customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow, trickleWorkflow };
