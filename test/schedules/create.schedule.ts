@@ -194,6 +194,8 @@ async function check(value: Schedule): Promise<boolean> {
 				/^Calypso error 001: Rejected by schedule|^Calypso answered HTTP 429: Too many requests/.test(message)
 			)
 				return;
+			// The look-up before the create failed: nothing was sent for this item, and the error says so.
+			if (message.includes('(looking up the External ID before creating; no customer was created)')) return;
 			if (!/^The customer may or may not have been created/.test(message))
 				throw new Error(`item ${index}: failed with "${message}" (${description})`);
 			if (!/Get by External ID "|Calypso dashboard/.test(description))

@@ -29,8 +29,15 @@ export function customerFields(
 	return params;
 }
 
-export async function findByExternalId(api: CalypsoClient, externalId: string): Promise<IDataObject[]> {
-	return await api.list('customer/external/get', { externalId }, 'customers');
+/** What a failed look-up before a create says: nothing was created, since the create was not sent yet. */
+export const LOOKUP_BEFORE_CREATE = 'looking up the External ID before creating; no customer was created';
+
+export async function findByExternalId(
+	api: CalypsoClient,
+	externalId: string,
+	where?: string,
+): Promise<IDataObject[]> {
+	return await api.list('customer/external/get', { externalId }, 'customers', { where });
 }
 
 function mayOrMayNotExist(
@@ -82,7 +89,9 @@ async function findCreated(
 	for (let check = 0; ; check++) {
 		let mine: IDataObject[];
 		try {
-			const appeared = (await findByExternalId(api, externalId)).filter((customer) => !known.has(customer.id));
+			const appeared = (await findByExternalId(api, externalId)).filter(
+				(customer) => !known.has(customer.id),
+			);
 			mine = appeared.filter((customer) => madeBy(params, customer));
 			others = appeared.filter((customer) => !madeBy(params, customer));
 		} catch (lookupError) {
@@ -158,10 +167,14 @@ export async function createCustomer(
 	return await oneAtATime(api, externalId, async () => await createOnce(api, params, before));
 }
 
-async function createOnce(api: CalypsoClient, params: CreateParams, before?: IDataObject[]): Promise<IDataObject> {
+async function createOnce(
+	api: CalypsoClient,
+	params: CreateParams,
+	before?: IDataObject[],
+): Promise<IDataObject> {
 	const { externalId } = params;
 	const recover = api.settings.recovery && externalId !== undefined;
-	const known = recover ? (before ?? (await findByExternalId(api, externalId))) : [];
+	const known = recover ? (before ?? (await findByExternalId(api, externalId, LOOKUP_BEFORE_CREATE))) : [];
 	try {
 		return await api.request('customer/create', { ...params }, { idempotent: false });
 	} catch (error) {
