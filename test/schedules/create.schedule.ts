@@ -247,7 +247,7 @@ describe('Create / Get or Create under fault schedules', () => {
 		schedule,
 		check,
 		{
-			runs: 30,
+			runs: 40,
 		},
 	);
 });
