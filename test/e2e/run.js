@@ -35,6 +35,7 @@ const {
 	errorWorkflow,
 	errorOutputWorkflow,
 	outOfOrderWorkflow,
+	trickleWorkflow,
 } = require('./workflows');
 
 const args = new Set(process.argv.slice(2));
@@ -76,7 +77,7 @@ const operationsLane = {
 		emu.seedCustomer({ id: IDS.moving, externalId: 'e2e-moving' });
 		emu.seedTransactions(IDS.moving, 30); // amounts rise with age: by amount, pages of 10 are 3 pages
 	},
-	workflows: [customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow, outOfOrderWorkflow],
+	workflows: [customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow, outOfOrderWorkflow, trickleWorkflow],
 	jobs: [
 		{
 			title: 'customer and purse operations',
@@ -347,6 +348,25 @@ const operationsLane = {
 							[4, 31],
 						],
 					);
+				});
+			},
+		},
+		{
+			title: 'Timeout (Ms) 2000, Retry Off: an answer trickled a byte every 300 ms fails at the deadline',
+			workflowId: trickleWorkflow.id,
+			before(emu) {
+				emu.injectFault({ path: 'customer/get', trickleMs: 300 });
+			},
+			verify(x, requests) {
+				check('the execution fails with the timeout error', () => {
+					assert.equal(x.ok, false);
+					assert.match(String(x.error?.message), /no complete answer within the timeout/);
+				});
+				check('it failed while the answer was still being sent', () => {
+					assert.equal(requests.length, 1);
+					assert.equal(requests[0].finished, false);
+					const { bodyBytesSent, bodyBytes } = requests[0];
+					assert.ok(bodyBytesSent < bodyBytes, `${bodyBytesSent} of ${bodyBytes} bytes sent`);
 				});
 			},
 		},

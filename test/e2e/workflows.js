@@ -200,6 +200,19 @@ const errorOutputWorkflow = (() => {
 	return workflow;
 })();
 
+/** Issue 16, item 4: one Get with Timeout 2000 ms and Retry Off, run while the emulator trickles its answer. */
+const trickleWorkflow = chain('e2eTrickle000001', 'e2e: trickling answer', [
+	{
+		name: 'Get, trickled',
+		parameters: {
+			resource: 'customer',
+			operation: 'get',
+			customerId: IDS.known,
+			options: { retry: 'off', timeout: 2000 },
+		},
+	},
+]);
+
 module.exports = {
 	IDS,
 	customerWorkflow,
@@ -207,4 +220,5 @@ module.exports = {
 	errorWorkflow,
 	errorOutputWorkflow,
 	outOfOrderWorkflow,
+	trickleWorkflow,
 };

@@ -99,6 +99,18 @@ export interface Fault {
 	 * `status`, `body`, `drop` or `landAfterMs`) the request is then answered normally, after `delayMs`.
 	 */
 	holdUntilInFlight?: number;
+	/**
+	 * A server that answers slowly: the status and headers at once, then the body one byte every `trickleMs`
+	 * (`RecordedRequest.bodyBytesSent` / `finished` show how far it got). Alone (no `status`, `body` or `drop`) the
+	 * request is processed and its normal answer is trickled; with `afterProcessing` and `status`/`body`, that answer.
+	 */
+	trickleMs?: number;
+	/**
+	 * A body cut off after the headers: only the first `cutBodyAt` bytes of the answer's body are sent, framed so the
+	 * client sees a complete (short) body: no Content-Length, connection closed. Alone (no `status`, `body` or
+	 * `drop`) the request is processed first (e.g. a create lands) and its normal answer is cut.
+	 */
+	cutBodyAt?: number;
 }
 
 export interface RecordedRequest {
@@ -117,6 +129,11 @@ export interface RecordedRequest {
 	at: number;
 	/** Requests the emulator was handling (arrived, not yet answered) when this one arrived, itself included. */
 	inFlight: number;
+	/** Bytes of the response body: all of it, and how many were sent so far (a `trickleMs` fault sends them slowly). */
+	bodyBytes?: number;
+	bodyBytesSent?: number;
+	/** Whether the whole response went out (false while a trickle is under way or after the client hung up). */
+	finished?: boolean;
 }
 
 /** Switches that make transaction/find behave like a live server under change; all off until set, cleared by reset(). */

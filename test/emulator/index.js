@@ -140,6 +140,13 @@ class ApiError extends Error {
 	}
 }
 /** @param {string} msg */
+/** A fault that only shapes the normal answer (trickleMs / cutBodyAt without status, body or drop). @param {any} fault */
+const shapesOnly = (fault) =>
+	(fault.trickleMs !== undefined || fault.cutBodyAt !== undefined) &&
+	fault.status === undefined &&
+	fault.body === undefined &&
+	!fault.drop;
+
 const badRequest = (msg) => new ApiError(400, '001', msg);
 /** @param {string} what */
 const notFound = (what) => new ApiError(400, '004', `${what} not found`);
@@ -819,8 +826,11 @@ function createEmulator(options = {}) {
 		};
 		res.on('close', done);
 
-		/** @param {number} status @param {any} payload @param {Record<string, string>} [extraHeaders] */
-		const send = async (status, payload, extraHeaders = {}) => {
+		/**
+		 * @param {number} status @param {any} payload @param {Record<string, string>} [extraHeaders]
+		 * @param {{ trickleMs?: number, cutBodyAt?: number }} [shape] a fault's trickleMs / cutBodyAt
+		 */
+		const send = async (status, payload, extraHeaders = {}, shape = {}) => {
 			await sleep(Number(opts.latencyMs) || 0);
 			done();
 			const isRaw = typeof payload === 'string';
@@ -839,13 +849,48 @@ function createEmulator(options = {}) {
 				'Content-Length': String(Buffer.byteLength(text)),
 				...extraHeaders,
 			};
+			const bytes = Buffer.from(text);
+			record.bodyBytes = bytes.length;
+			record.bodyBytesSent = 0;
+			record.finished = false;
+			if (shape.cutBodyAt !== undefined) {
+				// The body ends early, cleanly framed (no Content-Length, connection closed): a short 2xx body.
+				delete h['Content-Length'];
+				h.Connection = 'close';
+				res.writeHead(status, h);
+				const part = bytes.subarray(0, Math.max(0, shape.cutBodyAt));
+				record.bodyBytesSent = part.length;
+				res.end(part);
+				record.finished = true;
+				emulator.onRequest?.(record, Date.now() - started);
+				return;
+			}
+			if (shape.trickleMs !== undefined) {
+				// Headers at once, then the body one byte every trickleMs while the client listens.
+				res.writeHead(status, h);
+				for (let i = 0; i < bytes.length; i++) {
+					if (res.destroyed || stopping) break;
+					res.write(bytes.subarray(i, i + 1));
+					record.bodyBytesSent = i + 1;
+					if (i === bytes.length - 1) break;
+					await sleep(shape.trickleMs);
+				}
+				if (!res.destroyed && !stopping) {
+					res.end();
+					record.finished = record.bodyBytesSent === bytes.length;
+				}
+				emulator.onRequest?.(record, Date.now() - started);
+				return;
+			}
 			res.writeHead(status, h);
 			res.end(text);
+			record.bodyBytesSent = bytes.length;
+			record.finished = true;
 			emulator.onRequest?.(record, Date.now() - started);
 		};
 
-		/** @param {any} fault */
-		const applyFault = async (fault) => {
+		/** @param {any} fault @param {{ status: number, result: any }} [processed] the normal answer, if processed */
+		const applyFault = async (fault, processed) => {
 			await sleep(fault.delayMs || 0);
 			if (fault.drop) {
 				record.status = 0;
@@ -855,8 +900,11 @@ function createEmulator(options = {}) {
 				emulator.onRequest?.(record, Date.now() - started);
 				return;
 			}
+			const shape = { trickleMs: fault.trickleMs, cutBodyAt: fault.cutBodyAt };
+			// trickleMs / cutBodyAt alone: the normal answer, shaped.
+			if (processed && shapesOnly(fault)) return send(processed.status, processed.result, fault.headers || {}, shape);
 			const body = fault.body !== undefined ? fault.body : errorBody('000', 'Injected fault');
-			await send(fault.status || 500, body, fault.headers || {});
+			await send(fault.status || 500, body, fault.headers || {}, shape);
 		};
 
 		let fault = faults.find((f) => {
@@ -912,7 +960,7 @@ function createEmulator(options = {}) {
 			}
 		}
 
-		if (fault && fault.landAfterMs !== undefined) {
+		if (fault && fault.landAfterMs !== undefined && !shapesOnly(fault)) {
 			// A slow backend: the request lands later, whatever the client was told or did meanwhile.
 			const era = resets;
 			const landing = sleep(fault.landAfterMs).then(() =>
@@ -922,12 +970,12 @@ function createEmulator(options = {}) {
 			const landed = await landing;
 			return landed ? send(landed.status, landed.result) : undefined;
 		}
-		if (fault && !fault.afterProcessing) return applyFault(fault);
+		if (fault && !fault.afterProcessing && !shapesOnly(fault)) return applyFault(fault);
 		const foreign = FOREIGN_ANSWERS[/** @type {keyof typeof FOREIGN_ANSWERS} */ (opts.impersonate)];
 		if (foreign) return send(foreign.status, foreign.body);
 		if (op === 'transaction/find') return answerFind(fault);
 		const { status, result } = processNow();
-		if (fault) return applyFault(fault);
+		if (fault) return applyFault(fault, { status, result });
 		return send(status, result);
 
 		/** Answers one transaction/find, with findFaults' holds, hooks and deposits. @param {any} fault */
@@ -938,7 +986,7 @@ function createEmulator(options = {}) {
 			findFaults.beforeAnswer?.({ page: pageNumber, index: findOrder.answers });
 			const { status, result } = processNow();
 			try {
-				if (fault) return await applyFault(fault);
+				if (fault) return await applyFault(fault, { status, result });
 				if (status !== 200) return await send(status, result);
 				return await answerFoundPage(status, result);
 			} finally {

@@ -618,6 +618,23 @@ async function main() {
 		emu.options.impersonate = 'none';
 		assert.equal((await call('customer/external/get', { externalId: 'x' })).status, 200);
 	});
+	test('trickleMs / cutBodyAt: the create lands, its answer comes a byte at a time or cut short', async () => {
+		const before = emu.state.customers.size;
+		emu.injectFault({ path: 'customer/create', cutBodyAt: 5 });
+		const cut = await call('customer/create', { externalId: 'cut-1' });
+		assert.equal(cut.status, 200);
+		assert.equal(cut.text.length, 5);
+		assert.equal(emu.state.customers.size, before + 1);
+		emu.injectFault({ path: 'customer/create', trickleMs: 1 });
+		const slow = await call('customer/create', { externalId: 'trickle-1' });
+		assert.equal(slow.json.externalId, 'trickle-1');
+		const record = emu.requests[emu.requests.length - 1];
+		assert.equal(record.bodyBytesSent, record.bodyBytes);
+		assert.equal(record.finished, true);
+		emu.injectFault({ path: 'customer/create', afterProcessing: true, status: 503, trickleMs: 1 });
+		assert.equal((await call('customer/create', { externalId: 'trickle-2' })).json.errorCode, '000');
+		assert.equal(emu.state.customers.size, before + 3);
+	});
 	test('send-event control route: picks the listening test webhook, newest confirmed transaction, forged or signed', async () => {
 		/** @type {string[]} */
 		const hits = [];

@@ -141,6 +141,12 @@ export interface NodeSpec {
 	settings?: Pick<INode, 'retryOnFail' | 'maxTries' | 'waitBetweenTries'>;
 }
 
+/** What a test may do to a running execution. */
+export interface RunControl {
+	/** Called as the execution starts, with a function that cancels it the way n8n's Stop button does. */
+	onStart?: (cancel: () => void) => void;
+}
+
 /**
  * Start → nodes[0] → nodes[1] …, started with `items`. Each Calypso node uses the given credential.
  */
@@ -148,6 +154,7 @@ export async function runChain(
 	credentials: ICredentialDataDecryptedObject,
 	nodes: NodeSpec[],
 	items: IDataObject[] = [{}],
+	control: RunControl = {},
 ): Promise<RunResult> {
 	secretsToScan.add(String(credentials.apiSecret ?? ''));
 	const start: INode = {
@@ -200,7 +207,9 @@ export async function runChain(
 			nodeExecutionStack: [{ node: start, data: { main: [items.map((json) => ({ json }))] }, source: null }],
 		},
 	});
-	const run = await new WorkflowExecute(additionalData, 'manual', runData).processRunExecutionData(workflow);
+	const execution = new WorkflowExecute(additionalData, 'manual', runData).processRunExecutionData(workflow);
+	control.onStart?.(() => execution.cancel());
+	const run = await execution;
 
 	const byNode: Record<string, INodeExecutionData[]> = {};
 	for (const [name, tasks] of Object.entries(run.data.resultData.runData)) {

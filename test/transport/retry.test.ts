@@ -4,7 +4,9 @@
  */
 import { backoffMs, retryAfterMs, DEFAULT_RETRY } from '../../nodes/CalypsoPay/transport';
 import { useEmulator } from '../helpers/calypso';
-import { runNode } from '../helpers/engine';
+import { sleep } from 'n8n-workflow';
+
+import { runChain, runNode } from '../helpers/engine';
 
 const server = useEmulator();
 const fastRetry = { retry: 'custom', maxRetries: 3, retryDelay: 5 };
@@ -349,6 +351,91 @@ describe('fault matrix', () => {
 		const page7 = server.emulator.requests.filter((request) => pageNumberOf(request) === 7);
 		expect(page7).toHaveLength(4);
 	});
+});
+
+describe('Timeout (Ms) is a deadline for the whole exchange (issue 16, item 4)', () => {
+	test('a server that answers 200 then trickles a byte every 200 ms: the item fails with the timeout while the body is still coming', async () => {
+		const customer = server.emulator.seedCustomer({ description: 'x'.repeat(200) });
+		server.emulator.injectFault({ path: 'customer/get', trickleMs: 200 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'get',
+			customerId: customer.id,
+			options: { retry: 'off', timeout: 1000 },
+		});
+		const [request] = server.emulator.requests;
+		// Checked as the run returns: the answer was still being sent.
+		expect(request.finished).toBe(false);
+		expect(request.bodyBytesSent).toBeLessThan(request.bodyBytes ?? 0);
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe('Could not reach Calypso: no complete answer within the timeout');
+		expect(run.error?.description).toContain('Timeout (Ms)');
+	}, 90_000);
+});
+
+/**
+ * n8n reports a cancelled run at once and aborts the requests a node sends after; what these check is the node's
+ * side: its own error says the run was cancelled, and no attempt follows. (That a backoff or recovery wait ends early
+ * is not observable from the run's result, so it is not asserted.)
+ */
+describe('a cancelled execution (issue 16, item 4)', () => {
+	/** Cancels the execution once `path` has had an answer. */
+	const cancelAfterAnswer = (path: string) => ({
+		onStart: (cancel: () => void) => {
+			void (async () => {
+				while (!server.emulator.requests.some((request) => request.path.endsWith(path) && request.status > 0))
+					await sleep(5);
+				cancel();
+			})();
+		},
+	});
+
+	test('during a request with retries left: the error says cancelled, no further attempt', async () => {
+		const customer = server.emulator.seedCustomer();
+		server.emulator.injectFault({ path: 'customer/get', status: 503, times: 10 });
+		const run = await runChain(
+			server.credentials,
+			[
+				{
+					name: 'Calypso',
+					parameters: {
+						resource: 'customer',
+						operation: 'get',
+						customerId: customer.id,
+						options: { retry: 'custom', maxRetries: 3, retryDelay: 20_000 },
+					},
+				},
+			],
+			[{}],
+			cancelAfterAnswer('customer/get'),
+		);
+		expect(run.error?.message).toMatch(/cancelled/);
+		expect(requestsTo('customer/get')).toBe(1);
+	}, 120_000);
+
+	test('during a create: the customer may or may not have been created, and the check says it was cancelled', async () => {
+		server.emulator.injectFault({ path: 'customer/create', status: 503 });
+		const run = await runChain(
+			server.credentials,
+			[
+				{
+					name: 'Calypso',
+					parameters: {
+						resource: 'customer',
+						operation: 'create',
+						additionalFields: { externalId: 'cancel-1' },
+						options: { ...fastRetry, timeout: 20_000 },
+					},
+				},
+			],
+			[{}],
+			cancelAfterAnswer('customer/create'),
+		);
+		expect(run.error?.message).toMatch(/^The customer may or may not have been created/);
+		expect(run.error?.description).toMatch(/cancelled/);
+		// The look-up before the create, and at most the first check after it.
+		expect(requestsTo('customer/external/get')).toBeLessThanOrEqual(2);
+	}, 120_000);
 });
 
 describe('getOrCreate', () => {

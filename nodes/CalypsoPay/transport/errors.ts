@@ -186,3 +186,51 @@ export function markAmbiguous(error: NodeApiError): NodeApiError {
 export function isAmbiguous(error: unknown): boolean {
 	return error instanceof NodeApiError && error.context.ambiguous === true;
 }
+
+/**
+ * A request that had no complete answer within Timeout (Ms): the deadline covers the whole exchange, body included,
+ * so a server that trickles its answer does not hold the item.
+ */
+export function calypsoTimeoutError(node: INode, timeoutMs: number, context: ErrorContext = {}): NodeApiError {
+	const where = context.where ? ` (${context.where})` : '';
+	return new NodeApiError(
+		node,
+		{ networkCode: 'ETIMEDOUT', message: 'Could not reach Calypso: no complete answer within the timeout' },
+		{
+			message: `Could not reach Calypso: no complete answer within the timeout${where}`,
+			description: `No complete answer within ${timeoutMs} ms (the node's Timeout (Ms) option, which covers the whole answer, body included). Check that the n8n host can reach the Base URL, or raise the Timeout.`,
+			itemIndex: context.itemIndex,
+		},
+	);
+}
+
+/** n8n cancelled the execution while a request or a wait was under way. */
+export function cancelledError(node: INode, context: ErrorContext = {}): NodeApiError {
+	return new NodeApiError(
+		node,
+		{ message: 'The execution was cancelled' },
+		{
+			message: 'The execution was cancelled before Calypso answered',
+			description: 'n8n cancelled the execution; the node stopped waiting.',
+			itemIndex: context.itemIndex,
+		},
+	);
+}
+
+/**
+ * A 2xx answer to a request that must not be sent twice (customer/create) without a readable body: cut off after
+ * the headers, empty or not JSON. The request was received and may have been processed.
+ */
+export function unreadableAnswerError(node: INode, statusCode: number, context: ErrorContext = {}): NodeApiError {
+	const where = context.where ? ` (${context.where})` : '';
+	return new NodeApiError(
+		node,
+		{ httpCode: String(statusCode), message: 'Calypso answered without a readable body' },
+		{
+			message: `Calypso answered HTTP ${statusCode} without a readable body${where}`,
+			description: 'The answer was cut off, empty or not JSON, so it does not say what was done.',
+			httpCode: String(statusCode),
+			itemIndex: context.itemIndex,
+		},
+	);
+}

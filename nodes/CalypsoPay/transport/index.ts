@@ -13,7 +13,10 @@ import { normalizeBaseUrl } from './signing';
 import {
 	calypsoApiError,
 	calypsoNetworkError,
+	calypsoTimeoutError,
+	cancelledError,
 	markAmbiguous,
+	unreadableAnswerError,
 	wrongShapeError,
 	type ErrorContext,
 } from './errors';
@@ -29,6 +32,8 @@ export interface RequestContext {
 	getNode(): INode;
 	getCredentials: IExecuteFunctions['getCredentials'];
 	helpers: { httpRequestWithAuthentication: IExecuteFunctions['helpers']['httpRequestWithAuthentication'] };
+	/** Fires when n8n cancels the execution (execute contexts only). */
+	getExecutionCancelSignal?(): AbortSignal | undefined;
 }
 
 /** A request outside the Customer Purse paths (webhook subscriptions): full path, method, optional payload. */
@@ -80,12 +85,15 @@ interface FullResponse {
 	body: unknown;
 }
 
-type Attempt = { response: FullResponse; sentAt: number } | { networkError: unknown };
+type Attempt =
+	| { response: FullResponse; sentAt: number }
+	| { networkError: unknown; ended?: 'deadline' | 'cancelled' };
 
 export interface CallOptions extends ErrorContext {
 	/**
 	 * False for requests that must not be sent twice (customer/create): they are re-sent only when the server
-	 * certainly did not process them (429, connection refused). Other failures are marked ambiguous.
+	 * certainly did not process them (429, connection refused). Every answer that does not settle it is marked
+	 * ambiguous (see `certainlyRejected`).
 	 */
 	idempotent?: boolean;
 }
@@ -148,6 +156,18 @@ function rootMessage(error: unknown): string {
 	return message;
 }
 
+/**
+ * Whether an error answer says, in terms Calypso documents, that the request was refused and not carried out: its
+ * 4xx answers with an error code other than 000, and 429. A 5xx (Calypso's 000 "internal error" included), a
+ * gateway's page or any other answer may come after the request was processed.
+ */
+function certainlyRejected(statusCode: number, body: unknown): boolean {
+	if (statusCode === 429) return true;
+	if (statusCode < 400 || statusCode >= 500 || !body || typeof body !== 'object') return false;
+	const { errorCode } = body as { errorCode?: unknown };
+	return typeof errorCode === 'string' && errorCode !== '000';
+}
+
 export interface FindOptions {
 	returnAll: boolean;
 	limit: number;
@@ -183,8 +203,37 @@ export class CalypsoClient {
 		return this.credentials;
 	}
 
-	/** One signed POST. The credential builds `{account, timestamp, payload}` and signs it as it is sent. */
+	/** n8n's signal for a cancelled execution, when this context has one. */
+	private get cancelSignal(): AbortSignal | undefined {
+		return this.ctx.getExecutionCancelSignal?.();
+	}
+
+	/** Waits `ms`, or throws as soon as n8n cancels the execution: every wait of the package goes through here. */
+	async pause(ms: number, context: ErrorContext = {}): Promise<void> {
+		const cancel = this.cancelSignal;
+		if (cancel === undefined) return await sleep(ms);
+		if (cancel.aborted) throw cancelledError(this.node, context);
+		let onAbort = () => {};
+		const cancelled = new Promise<never>((_, reject) => {
+			onAbort = () => reject(cancelledError(this.node, context));
+			cancel.addEventListener('abort', onAbort, { once: true });
+		});
+		try {
+			await Promise.race([sleep(ms), cancelled]);
+		} finally {
+			cancel.removeEventListener('abort', onAbort);
+		}
+	}
+
+	/**
+	 * One signed POST. The credential builds `{account, timestamp, payload}` and signs it as it is sent. Timeout (Ms)
+	 * is a deadline for the whole exchange, body included (n8n's own `timeout` only bounds an idle socket), and the
+	 * request is abandoned at once when n8n cancels the execution.
+	 */
 	private async send({ method, path, payload }: RawCall): Promise<Attempt> {
+		const cancel = this.cancelSignal;
+		const deadline = AbortSignal.timeout(this.settings.timeoutMs);
+		const abortSignal = cancel === undefined ? deadline : AbortSignal.any([deadline, cancel]);
 		const request: IHttpRequestOptions = {
 			method,
 			url: path,
@@ -195,19 +244,25 @@ export class CalypsoClient {
 			// A redirect would carry the Key header and the signed body wherever it points: `call` decides.
 			disableFollowRedirect: true,
 			timeout: this.settings.timeoutMs,
+			abortSignal,
 		};
+		// n8n sets a request's abortSignal to the execution's cancel signal of the context it is called on: called on
+		// a view of the context whose cancel signal is this combined one, the deadline stays in force.
+		const via = Object.create(this.ctx, { getExecutionCancelSignal: { value: () => abortSignal } }) as RequestContext;
 		const credentialsDecrypted = await this.credential();
 		this.requestCount++;
 		const sentAt = Date.now();
 		try {
 			const response = (await this.ctx.helpers.httpRequestWithAuthentication.call(
-				this.ctx as unknown as IExecuteFunctions,
+				via as unknown as IExecuteFunctions,
 				'calypsoPayApi',
 				request,
 				{ credentialsDecrypted },
 			)) as FullResponse;
 			return { response, sentAt };
 		} catch (error) {
+			if (cancel?.aborted) return { networkError: error, ended: 'cancelled' };
+			if (deadline.aborted) return { networkError: error, ended: 'deadline' };
 			return { networkError: error };
 		}
 	}
@@ -271,21 +326,33 @@ export class CalypsoClient {
 			let error;
 			let safeToResend: boolean;
 			let wait: number | undefined;
+			// For a request that must not be sent twice, this is the one place that decides whether a failure settles
+			// that it was not carried out (thrown as it is, or re-sent) or leaves it unclear (marked ambiguous).
 			if ('response' in outcome) {
 				const { statusCode, headers } = outcome.response;
 				const body = parseBody(outcome.response.body);
 				if (statusCode >= 200 && statusCode < 300) {
 					if (body && typeof body === 'object') return body as IDataObject;
-					// An empty success (a DELETE may answer with no body) is a success, not an error.
-					if (body === undefined || body === null || body === '') return {};
+					const empty = body === undefined || body === null || body === '';
+					// An empty success (a DELETE may answer with no body) is a success, not an error; for a create it
+					// does not say what was created: the answer may have been cut off after the headers.
+					if (empty && idempotent) return {};
+					if (!idempotent) throw markAmbiguous(unreadableAnswerError(this.node, statusCode, options));
 				}
 				error = calypsoApiError(this.node, statusCode, body, {
 					...options,
 					clockSkewMs: clockSkewMs(headers, outcome.sentAt),
 				});
+				if (!idempotent && !certainlyRejected(statusCode, body)) throw markAmbiguous(error);
 				if (!RETRYABLE_STATUS.has(statusCode)) throw error;
 				safeToResend = statusCode === 429;
 				wait = retryAfterMs(header(headers, 'retry-after'));
+			} else if (outcome.ended === 'cancelled') {
+				const cancelled = cancelledError(this.node, options);
+				throw idempotent ? cancelled : markAmbiguous(cancelled);
+			} else if (outcome.ended === 'deadline') {
+				error = calypsoTimeoutError(this.node, this.settings.timeoutMs, options);
+				safeToResend = false;
 			} else {
 				const code = networkCode(outcome.networkError);
 				// No socket error: the request was never sent (the credential refused to sign it, or the run was cancelled).
@@ -309,7 +376,7 @@ export class CalypsoClient {
 				throw error;
 			}
 			waited += wait;
-			await sleep(wait);
+			await this.pause(wait, options);
 		}
 	}
 

@@ -208,3 +208,94 @@ describe('inputs from expressions', () => {
 		expect(run.status).toBe('success');
 	});
 });
+
+/** Issue 16, items 2 and 3: what a create says after an answer that does not settle whether it landed. */
+describe('create after an unclear answer', () => {
+	const fast = { retry: 'custom', maxRetries: 2, retryDelay: 5, timeout: 300 };
+	const creates = () => server.emulator.requests.filter((request) => request.path.endsWith('customer/create'));
+
+	test('processed, then HTTP 500 (Calypso 000): the customer it made, found by its External ID, one create', async () => {
+		server.emulator.injectFault({ path: 'customer/create', afterProcessing: true, status: 500 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { externalId: 'landed-500', email: 'l5@example.com' },
+			options: fast,
+		});
+		expect(run.status).toBe('success');
+		const [made] = [...server.emulator.state.customers.values()];
+		expect(run.items[0].json).toMatchObject({ id: made.id, externalId: 'landed-500', email: 'l5@example.com' });
+		expect(server.emulator.state.customers.size).toBe(1);
+		expect(creates()).toHaveLength(1);
+	});
+
+	test('processed, then a 200 whose body is cut after the headers: the customer it made, not an empty item', async () => {
+		server.emulator.injectFault({ path: 'customer/create', cutBodyAt: 0 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { externalId: 'landed-cut', description: 'cut' },
+			options: fast,
+		});
+		expect(run.status).toBe('success');
+		const [made] = [...server.emulator.state.customers.values()];
+		expect(run.items[0].json).toMatchObject({ id: made.id, externalId: 'landed-cut', description: 'cut' });
+		expect(creates()).toHaveLength(1);
+	});
+
+	test('processed, then a 200 cut half-way, without an External ID: "may or may not", not a success', async () => {
+		server.emulator.injectFault({ path: 'customer/create', cutBodyAt: 10 });
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { email: 'half@example.com' },
+			options: fast,
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toMatch(/^The customer may or may not have been created/);
+		expect(creates()).toHaveLength(1);
+	});
+
+	test('a rejection Calypso documents (400, 001) stays a plain error: no look-up after it', async () => {
+		server.emulator.injectFault({
+			path: 'customer/create',
+			status: 400,
+			body: { errorCode: '001', message: 'Bad email', traceId: 'abc123' },
+		});
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'create',
+			additionalFields: { externalId: 'rejected-1' },
+			options: fast,
+		});
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe('Calypso error 001: Bad email');
+		const paths = server.emulator.requests.map((request) => request.path.split('/').slice(-2).join('/'));
+		expect(paths).toEqual(['external/get', 'customer/create']);
+	});
+
+	test('two items with one External ID, the first answered 503 unprocessed: each item its own outcome, never the other one\'s customer', async () => {
+		server.emulator.injectFault({
+			path: 'customer/create',
+			status: 503,
+			match: (request) => (request.body?.payload as { email?: string } | undefined)?.email === 'first@example.com',
+		});
+		const run = await runNode(
+			server.credentials,
+			{
+				resource: 'customer',
+				operation: 'create',
+				additionalFields: { externalId: 'signup-twice', email: '={{ $json.email }}' },
+				options: fast,
+			},
+			[{ email: 'first@example.com' }, { email: 'second@example.com' }],
+			{ continueOnFail: true },
+		);
+		expect(server.emulator.state.customers.size).toBe(1);
+		const [made] = [...server.emulator.state.customers.values()];
+		expect(made.email).toBe('second@example.com');
+		expect(run.items[0].json.id).toBeUndefined();
+		expect(String(run.items[0].json.error)).toMatch(/^The customer may or may not have been created/);
+		expect(run.items[1].json).toMatchObject({ id: made.id, email: 'second@example.com' });
+	}, 20_000);
+});

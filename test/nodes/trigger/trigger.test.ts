@@ -766,6 +766,18 @@ describe('webhook deliveries (n8n WebhookContext behind a loopback endpoint)', (
 		expect(harness.started[0].workflowData![0][0].json.transaction).toEqual(transaction);
 	}, 20_000);
 
+	test('a lookup answer trickled a byte at a time is cut at the 10 s deadline and tried again (issue 16, item 4)', async () => {
+		const { requestId, transaction } = await setup();
+		server.emulator.injectFault({ path: 'transaction/get', trickleMs: 300 });
+		const delivery = await server.emulator.deliverEvent(requestId, { transactionId: transaction.id });
+		expect(delivery.status).toBe(200);
+		const [trickled, retried] = transactionGets();
+		expect(trickled.finished).toBe(false);
+		expect(trickled.bodyBytesSent).toBeLessThan(trickled.bodyBytes ?? 0);
+		expect(retried.finished).toBe(true);
+		expect(harness.started[0].workflowData![0][0].json.transaction).toEqual(transaction);
+	}, 60_000);
+
 	test('an event type not selected in the node is acknowledged and ignored', async () => {
 		const { requestId, customer } = await setup();
 		const delivery = await server.emulator.deliverEvent(

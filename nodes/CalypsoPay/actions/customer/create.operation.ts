@@ -1,5 +1,4 @@
 import type { IDataObject, NodeApiError, NodeOperationError } from 'n8n-workflow';
-import { sleep } from 'n8n-workflow';
 
 import type { CalypsoClient } from '../../transport';
 import { isAmbiguous } from '../../transport/errors';
@@ -30,8 +29,15 @@ export function customerFields(
 	return params;
 }
 
-export async function findByExternalId(api: CalypsoClient, externalId: string): Promise<IDataObject[]> {
-	return await api.list('customer/external/get', { externalId }, 'customers');
+/** What a failed look-up before a create says: nothing was created, since the create was not sent yet. */
+export const LOOKUP_BEFORE_CREATE = 'looking up the External ID before creating; no customer was created';
+
+export async function findByExternalId(
+	api: CalypsoClient,
+	externalId: string,
+	where?: string,
+): Promise<IDataObject[]> {
+	return await api.list('customer/external/get', { externalId }, 'customers', { where });
 }
 
 function mayOrMayNotExist(
@@ -51,52 +57,105 @@ export function recoveryWindowMs(timeoutMs: number): number {
 const checkAgain = (externalId: string) =>
 	`Before running this again, check with Customer → Get by External ID "${externalId}".`;
 
+/** The same text for a field: absent, null and "" alike; emails compared without case. */
+function sameField(sent: string | undefined, stored: unknown, ignoreCase = false): boolean {
+	const a = sent ?? '';
+	const b = typeof stored === 'string' ? stored : '';
+	return ignoreCase ? a.toLowerCase() === b.toLowerCase() : a === b;
+}
+
+/** Whether a customer carries what this create sent: a customer made by another create is not passed off as it. */
+function madeBy(params: CreateParams, customer: IDataObject): boolean {
+	return sameField(params.email, customer.email, true) && sameField(params.description, customer.description);
+}
+
 /**
- * After an unconfirmed create (timeout, dropped connection, 5xx): the customers with its External ID are looked up
- * until one appears that was not there before the create, or the recovery window ends. The create itself is never
- * sent again: Calypso may still be processing it.
+ * After an unconfirmed create (timeout, dropped connection, 5xx, a 2xx cut off): the customers with its External ID
+ * are looked up until one appears that was not there before the create and carries this create's email and
+ * description, or the recovery window ends. The create itself is never sent again: Calypso may still be processing
+ * it.
  */
 async function findCreated(
 	api: CalypsoClient,
-	externalId: string,
+	params: CreateParams & { externalId: string },
 	before: IDataObject[],
 	error: NodeApiError,
 ): Promise<IDataObject> {
+	const { externalId } = params;
 	const known = new Set(before.map((customer) => customer.id));
 	const windowMs = recoveryWindowMs(api.settings.timeoutMs);
 	const started = Date.now();
+	let others: IDataObject[] = [];
 	for (let check = 0; ; check++) {
-		let appeared: IDataObject[];
+		let mine: IDataObject[];
 		try {
-			appeared = (await findByExternalId(api, externalId)).filter((customer) => !known.has(customer.id));
+			const appeared = (await findByExternalId(api, externalId)).filter(
+				(customer) => !known.has(customer.id),
+			);
+			mine = appeared.filter((customer) => madeBy(params, customer));
+			others = appeared.filter((customer) => !madeBy(params, customer));
 		} catch (lookupError) {
 			throw mayOrMayNotExist(
 				error,
 				`Checking for it failed too (${(lookupError as Error).message}). ${checkAgain(externalId)}`,
 			);
 		}
-		if (appeared.length === 1) return appeared[0];
-		if (appeared.length > 1) {
+		if (mine.length === 1) return mine[0];
+		if (mine.length > 1) {
 			throw mayOrMayNotExist(
 				error,
-				`${appeared.length} new customers with External ID "${externalId}" appeared meanwhile (${appeared.map((customer) => customer.id).join(', ')}): something else creates customers with this External ID at the same time. Check which one is yours.`,
+				`${mine.length} new customers with External ID "${externalId}" and this email and description appeared meanwhile (${mine.map((customer) => customer.id).join(', ')}): something else creates customers with this External ID at the same time. Check which one is yours. ${checkAgain(externalId)}`,
 			);
 		}
 		const elapsed = Date.now() - started;
 		if (elapsed >= windowMs) break;
-		await sleep(Math.min(250 * 2 ** check, 5_000, windowMs - elapsed));
+		try {
+			await api.pause(Math.min(250 * 2 ** check, 5_000, windowMs - elapsed));
+		} catch {
+			throw mayOrMayNotExist(error, `The execution was cancelled while checking. ${checkAgain(externalId)}`);
+		}
 	}
+	const otherNote =
+		others.length > 0
+			? ` ${others.length} other new customer(s) with this External ID appeared (${others.map((customer) => customer.id).join(', ')}), with another email or description than this create sent: not taken for it.`
+			: '';
 	throw mayOrMayNotExist(
 		error,
-		`Calypso did not confirm the create, and no new customer with External ID "${externalId}" appeared within ${Math.round(windowMs / 1000)} s; Calypso may still create it, so the node did not send it again. ${checkAgain(externalId)}`,
+		`Calypso did not confirm the create, and no new customer with External ID "${externalId}" and this create's fields appeared within ${Math.round(windowMs / 1000)} s; Calypso may still create it, so the node did not send it again.${otherNote} ${checkAgain(externalId)}`,
 	);
+}
+
+/** Per run (client) and External ID: the tail of the creates queued for it. */
+const queues = new WeakMap<CalypsoClient, Map<string, Promise<void>>>();
+
+/**
+ * Runs `task` once every earlier task of this run with the same key has finished: the creates of one run that share
+ * an External ID go one after another (the router runs items concurrently), so a recovery never mistakes a sibling
+ * item's customer for its own and each sees the customers created before it.
+ */
+export async function oneAtATime<T>(api: CalypsoClient, key: string, task: () => Promise<T>): Promise<T> {
+	let perRun = queues.get(api);
+	if (!perRun) queues.set(api, (perRun = new Map()));
+	const previous = perRun.get(key) ?? Promise.resolve();
+	const result = previous.then(task);
+	const tail = result.then(
+		() => undefined,
+		() => undefined,
+	);
+	perRun.set(key, tail);
+	try {
+		return await result;
+	} finally {
+		if (perRun.get(key) === tail) perRun.delete(key);
+	}
 }
 
 /**
  * customer/create is never sent twice while the first may still land: the transport re-sends it only when Calypso
- * certainly did not process it (429, connection refused). After any other failure, with an External ID and Retry
- * not Off, the customers that had that External ID before the create (`before`, looked up first unless the caller
- * already did) tell which one this create made; otherwise the error says it may or may not have been created.
+ * certainly did not process it (429, connection refused). After any other failure (a 5xx, a dropped or timed-out
+ * connection, a 2xx cut off), with an External ID and Retry not Off, the customers that had that External ID before
+ * the create (`before`, looked up first unless the caller already did) tell which one this create made; otherwise
+ * the error says it may or may not have been created. Creates of one run with the same External ID go one at a time.
  */
 export async function createCustomer(
 	api: CalypsoClient,
@@ -104,8 +163,18 @@ export async function createCustomer(
 	before?: IDataObject[],
 ): Promise<IDataObject> {
 	const { externalId } = params;
+	if (externalId === undefined) return await createOnce(api, params, before);
+	return await oneAtATime(api, externalId, async () => await createOnce(api, params, before));
+}
+
+async function createOnce(
+	api: CalypsoClient,
+	params: CreateParams,
+	before?: IDataObject[],
+): Promise<IDataObject> {
+	const { externalId } = params;
 	const recover = api.settings.recovery && externalId !== undefined;
-	const known = recover ? (before ?? (await findByExternalId(api, externalId))) : [];
+	const known = recover ? (before ?? (await findByExternalId(api, externalId, LOOKUP_BEFORE_CREATE))) : [];
 	try {
 		return await api.request('customer/create', { ...params }, { idempotent: false });
 	} catch (error) {
@@ -119,7 +188,7 @@ export async function createCustomer(
 		}
 		if (!recover)
 			throw mayOrMayNotExist(apiError, `Retry is Off, so the node did not check. ${checkAgain(externalId)}`);
-		return await findCreated(api, externalId, known, apiError);
+		return await findCreated(api, { ...params, externalId }, known, apiError);
 	}
 }
 

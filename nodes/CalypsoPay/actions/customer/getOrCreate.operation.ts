@@ -4,7 +4,13 @@ import type { CalypsoClient } from '../../transport';
 import * as fields from '../fields';
 import { defineOperation } from '../types';
 import * as validate from '../validate';
-import { createCustomer, customerFields, findByExternalId, type CreateParams } from './create.operation';
+import {
+	createCustomer,
+	customerFields,
+	findByExternalId,
+	LOOKUP_BEFORE_CREATE,
+	type CreateParams,
+} from './create.operation';
 
 /** Items of one run asking for the same external ID share one lookup-or-create, so a run never creates it twice. */
 const inFlight = new WeakMap<CalypsoClient, Map<string, Promise<IDataObject>>>();
@@ -18,7 +24,7 @@ async function getOrCreate(
 	api: CalypsoClient,
 	params: CreateParams & { externalId: string },
 ): Promise<IDataObject> {
-	const existing = await findByExternalId(api, params.externalId);
+	const existing = await findByExternalId(api, params.externalId, LOOKUP_BEFORE_CREATE);
 	if (existing.length > 1) {
 		this.addExecutionHints({
 			message: `${existing.length} customers have External ID "${params.externalId}"; the first Calypso listed (${String(existing[0].id)}) was returned. Use Get by External ID to see them all.`,
