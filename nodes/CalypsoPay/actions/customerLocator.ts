@@ -1,0 +1,79 @@
+import { NodeOperationError, isResourceLocatorValue } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+
+import type { CalypsoClient } from '../transport';
+import { findByExternalId } from './customer/create.operation';
+import { MAX_EXTERNAL_ID } from './fields';
+import * as validate from './validate';
+
+/**
+ * The customer an operation acts on, as the user named it: by Calypso's ID, or by the External ID (the merchant's
+ * own user ID), which costs one customer/external/get per distinct value per run.
+ */
+export type CustomerRef = { by: 'id'; id: string } | { by: 'externalId'; externalId: string };
+
+const MODES = ['id', 'externalId'] as const;
+
+/**
+ * Reads the Customer parameter of one item, without any I/O. It is a resource locator, `{__rl, mode, value}`; a plain
+ * string is a Customer ID, as workflows saved before the locator hold it (and as the editor keeps such a value until a
+ * mode is picked, typing into it without a mode gives mode '': also an ID).
+ */
+export function readCustomer(this: IExecuteFunctions, i: number, name = 'customerId'): CustomerRef {
+	const raw = this.getNodeParameter(name, i) as unknown;
+	if (!isResourceLocatorValue(raw)) return { by: 'id', id: validate.uuid(this, i, 'Customer ID', raw) };
+	const mode = raw.mode === '' || raw.mode === undefined ? 'id' : raw.mode;
+	validate.oneOf(this, i, 'Customer mode', mode, MODES);
+	if (mode === 'id') return { by: 'id', id: validate.uuid(this, i, 'Customer ID', raw.value) };
+	return {
+		by: 'externalId',
+		externalId: validate.text(this, i, 'Customer External ID', raw.value, MAX_EXTERNAL_ID, true),
+	};
+}
+
+/** Per run (one client per run): one look-up per distinct External ID, shared by the items, even concurrent ones. */
+const lookups = new WeakMap<CalypsoClient, Map<string, Promise<IDataObject[]>>>();
+
+function lookUp(api: CalypsoClient, externalId: string): Promise<IDataObject[]> {
+	let perRun = lookups.get(api);
+	if (!perRun) lookups.set(api, (perRun = new Map()));
+	let found = perRun.get(externalId);
+	if (!found) {
+		found = findByExternalId(api, externalId);
+		perRun.set(externalId, found);
+	}
+	return found;
+}
+
+/**
+ * The Calypso customer ID of `ref`. By External ID: exactly one customer must have it; none, or several (Calypso allows
+ * several), is an error naming the External ID (and listing the matches), never a pick.
+ */
+export async function resolveCustomerId(
+	this: IExecuteFunctions,
+	api: CalypsoClient,
+	ref: CustomerRef,
+	itemIndex: number,
+): Promise<string> {
+	if (ref.by === 'id') return ref.id;
+	const { externalId } = ref;
+	const customers = await lookUp(api, externalId);
+	if (customers.length === 1) return String(customers[0].id);
+	if (customers.length === 0) {
+		throw new NodeOperationError(this.getNode(), `No customer has External ID "${externalId}"`, {
+			itemIndex,
+			description:
+				'Calypso found no customer with this External ID under this merchant account. Check the value (External IDs are matched exactly), or create the customer first (Customer → Get or Create).',
+		});
+	}
+	const listed = customers.slice(0, 10).map((customer) => String(customer.id));
+	throw new NodeOperationError(
+		this.getNode(),
+		`${customers.length} customers have External ID "${externalId}": ${listed.join(', ')}${customers.length > 10 ? ', …' : ''}`,
+		{
+			itemIndex,
+			description:
+				'The node does not pick one. Choose the customer By ID instead (Customer → Get by External ID lists them all).',
+		},
+	);
+}
