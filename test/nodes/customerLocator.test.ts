@@ -38,7 +38,11 @@ describe('Customer by ID or by External ID', () => {
 			customerId: byExternalId('support-flagged-7'),
 		});
 		expect(run.status).toBe('success');
-		expect(run.items[0].json).toMatchObject({ id: customer.id, externalId: 'support-flagged-7', blocked: true });
+		expect(run.items[0].json).toMatchObject({
+			id: customer.id,
+			externalId: 'support-flagged-7',
+			blocked: true,
+		});
 		expect(paths()).toEqual(['customer/external/get', 'customer/block']);
 		expect(server.emulator.requests[1].body?.payload).toEqual({ customerId: customer.id });
 	});
@@ -81,7 +85,11 @@ describe('Customer by ID or by External ID', () => {
 			[{ resource: 'customer', operation: 'unblock' }, 'customer/unblock', (p) => p.customerId],
 			[{ resource: 'purse', operation: 'getAddress', currency: 'TRX' }, 'address/get', (p) => p.customerId],
 			[{ resource: 'purse', operation: 'getAll' }, 'purse/get-all', (p) => p.customerId],
-			[{ resource: 'transaction', operation: 'getMany', returnAll: true }, 'transaction/find', (p) => p.customerId],
+			[
+				{ resource: 'transaction', operation: 'getMany', returnAll: true },
+				'transaction/find',
+				(p) => p.customerId,
+			],
 		];
 		for (const [parameters, path, sentId] of cases) {
 			server.emulator.requests.length = 0;

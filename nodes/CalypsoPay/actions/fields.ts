@@ -31,7 +31,8 @@ export const customerId: INodeProperties = {
 					type: 'regex',
 					properties: {
 						regex: UUID_PATTERN,
-						errorMessage: 'Not a Calypso customer ID: expected a UUID like 3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a',
+						errorMessage:
+							'Not a Calypso customer ID: expected a UUID like 3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a',
 					},
 				},
 			],
