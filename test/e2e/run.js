@@ -28,7 +28,15 @@ const {
 	nodeOutput: out,
 	describeFailure,
 } = require('../../scripts/examples');
-const { IDS, customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow } = require('./workflows');
+const {
+	IDS,
+	customerWorkflow,
+	transactionWorkflow,
+	errorWorkflow,
+	errorOutputWorkflow,
+	locatorWorkflow,
+	savedBeforeLocatorWorkflow,
+} = require('./workflows');
 
 const args = new Set(process.argv.slice(2));
 const VERBOSE = args.has('--verbose');
@@ -67,7 +75,14 @@ const operationsLane = {
 			state: ['CONFIRMED', 'MEM_POOL_FOUND', 'CONFIRMED', 'DECLINED', 'PENDING_COMPLIANCE_CHECK'],
 		});
 	},
-	workflows: [customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow],
+	workflows: [
+		customerWorkflow,
+		transactionWorkflow,
+		errorWorkflow,
+		errorOutputWorkflow,
+		locatorWorkflow,
+		savedBeforeLocatorWorkflow,
+	],
 	jobs: [
 		{
 			title: 'customer and purse operations',
@@ -260,6 +275,65 @@ const operationsLane = {
 			},
 		},
 		{
+			title: 'customer by External ID (resource locator), then by ID',
+			workflowId: locatorWorkflow.id,
+			verify(x, requests, emu) {
+				check('the workflow succeeds', () => assertOk(x));
+				check('Block by External ID blocks the customer each user ID names, in item order', () => {
+					assert.deepEqual(
+						out(x.runData, 'Block by External ID')?.map((c) => [c.externalId, c.id, c.blocked]),
+						[
+							['e2e-known', IDS.known, true],
+							['e2e-paged', IDS.paged, true],
+							['e2e-known', IDS.known, true],
+						],
+					);
+				});
+				check('one look-up per distinct External ID, then one request per item', () => {
+					assert.deepEqual(
+						paths(requests).slice(0, 2).sort(),
+						['customer/external/get', 'customer/external/get'],
+					);
+					assert.deepEqual(
+						requests.slice(0, 2).map((r) => r.body?.payload?.externalId).sort(),
+						['e2e-known', 'e2e-paged'],
+					);
+					assert.deepEqual(paths(requests).slice(2), [
+						...Array(3).fill('customer/block'),
+						...Array(3).fill('customer/unblock'),
+					]);
+					assert.ok(requests.every((r) => r.status === 200));
+				});
+				check('Unblock by ID (the locator with an expression) unblocks them', () => {
+					assert.deepEqual(
+						out(x.runData, 'Unblock by ID')?.map((c) => [c.id, c.blocked]),
+						[
+							[IDS.known, false],
+							[IDS.paged, false],
+							[IDS.known, false],
+						],
+					);
+					assert.equal(emu.state.customers.get(IDS.known)?.blocked, false);
+				});
+			},
+		},
+		{
+			title: 'a workflow saved with plain Customer ID strings (before the resource locator)',
+			workflowId: savedBeforeLocatorWorkflow.id,
+			verify(x, requests) {
+				check('the workflow succeeds', () => assertOk(x));
+				check('the literal ID and the expression are used as Customer IDs, with no look-up', () => {
+					assert.deepEqual(out(x.runData, 'Block (plain ID)')?.map((c) => [c.id, c.blocked]), [
+						[IDS.known, true],
+					]);
+					assert.deepEqual(out(x.runData, 'Unblock (plain expression)')?.map((c) => [c.id, c.blocked]), [
+						[IDS.known, false],
+					]);
+					assert.deepEqual(paths(requests), ['customer/block', 'customer/unblock']);
+				});
+			},
+		},
+		{
 			title: 'errors: On Error "Continue (using error output)"',
 			workflowId: errorOutputWorkflow.id,
 			verify(x) {
@@ -438,7 +512,7 @@ const examplesLane = {
 			workflowId: block.id,
 			verify(x, requests, emu) {
 				check('the workflow succeeds', () => assertOk(x));
-				check('getByExternalId → block → get: blocked: true', () => {
+				check('block by External ID (one look-up) → get: blocked: true', () => {
 					assert.deepEqual(
 						out(x.runData, 'Confirm')?.map((c) => [c.id, c.blocked]),
 						[[demo.customerId, true]],

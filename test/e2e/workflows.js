@@ -184,4 +184,52 @@ const errorOutputWorkflow = (() => {
 	return workflow;
 })();
 
-module.exports = { IDS, customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow };
+/** The Customer parameter as a resource locator: by External ID (one look-up per distinct value), then by ID. */
+const locatorWorkflow = chain('e2eLocator000001', 'e2e: customer by External ID', [
+	{
+		name: 'Users',
+		type: 'n8n-nodes-base.code',
+		typeVersion: 2,
+		parameters: {
+			jsCode: `return ['e2e-known', 'e2e-paged', 'e2e-known'].map((user) => ({ json: { user } }));`,
+		},
+	},
+	{
+		name: 'Block by External ID',
+		parameters: {
+			resource: 'customer',
+			operation: 'block',
+			customerId: { __rl: true, mode: 'externalId', value: '={{ $json.user }}' },
+		},
+	},
+	{
+		name: 'Unblock by ID',
+		parameters: {
+			resource: 'customer',
+			operation: 'unblock',
+			customerId: { __rl: true, mode: 'id', value: '={{ $json.id }}' },
+		},
+	},
+]);
+
+/**
+ * A workflow as n8n saved it before the Customer parameter became a resource locator: plain Customer ID strings, a
+ * literal and an expression (the same JSON an earlier version of this suite imported).
+ */
+const savedBeforeLocatorWorkflow = chain('e2eSavedPlain001', 'e2e: saved with a plain Customer ID', [
+	{ name: 'Block (plain ID)', parameters: { resource: 'customer', operation: 'block', customerId: IDS.known } },
+	{
+		name: 'Unblock (plain expression)',
+		parameters: { resource: 'customer', operation: 'unblock', customerId: '={{ $json.id }}' },
+	},
+]);
+
+module.exports = {
+	IDS,
+	customerWorkflow,
+	transactionWorkflow,
+	errorWorkflow,
+	errorOutputWorkflow,
+	locatorWorkflow,
+	savedBeforeLocatorWorkflow,
+};
