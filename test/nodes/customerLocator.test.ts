@@ -215,4 +215,16 @@ describe('workflows saved before the locator', () => {
 		expect(run.items[0].json).toMatchObject({ id: customer.id });
 		expect(paths()).toEqual(['customer/get']);
 	});
+
+	test('"let the model define" on a plain-string field ({value} without a mode) is a Customer ID', async () => {
+		// The editor spreads the string value into the override: { value: "={{ $fromAI(…) }}" }, no __rl, no mode.
+		const customer = server.emulator.seedCustomer();
+		const run = await runNode(
+			server.credentials,
+			{ resource: 'customer', operation: 'get', customerId: { value: '={{ $json.id }}' } },
+			[{ id: customer.id }],
+		);
+		expect(run.items[0].json).toMatchObject({ id: customer.id });
+		expect(paths()).toEqual(['customer/get']);
+	});
 });

@@ -15,13 +15,24 @@ export type CustomerRef = { by: 'id'; id: string } | { by: 'externalId'; externa
 const MODES = ['id', 'externalId'] as const;
 
 /**
+ * A locator value. Besides n8n's `{__rl, mode, value}`, an object with a `value` and no mode counts (as an ID): the
+ * editor makes one when "let the model define" (✨) is clicked on a field that holds a plain string, e.g. a new node's.
+ */
+function isLocator(value: unknown): value is { mode?: unknown; value: unknown } {
+	return (
+		isResourceLocatorValue(value) ||
+		(typeof value === 'object' && value !== null && !Array.isArray(value) && 'value' in value)
+	);
+}
+
+/**
  * Reads the Customer parameter of one item, without any I/O. It is a resource locator, `{__rl, mode, value}`; a plain
  * string is a Customer ID, as workflows saved before the locator hold it (and as the editor keeps such a value until a
  * mode is picked, typing into it without a mode gives mode '': also an ID).
  */
 export function readCustomer(this: IExecuteFunctions, i: number, name = 'customerId'): CustomerRef {
 	const raw = this.getNodeParameter(name, i) as unknown;
-	if (!isResourceLocatorValue(raw)) return { by: 'id', id: validate.uuid(this, i, 'Customer ID', raw) };
+	if (!isLocator(raw)) return { by: 'id', id: validate.uuid(this, i, 'Customer ID', raw) };
 	const mode = raw.mode === '' || raw.mode === undefined ? 'id' : raw.mode;
 	validate.oneOf(this, i, 'Customer mode', mode, MODES);
 	if (mode === 'id') return { by: 'id', id: validate.uuid(this, i, 'Customer ID', raw.value) };
