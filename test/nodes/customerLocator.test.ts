@@ -216,6 +216,17 @@ describe('workflows saved before the locator', () => {
 		expect(paths()).toEqual(['customer/get']);
 	});
 
+	test('a user ID given with no mode picked: the error says to pick By External ID', async () => {
+		const run = await runNode(server.credentials, {
+			resource: 'customer',
+			operation: 'block',
+			customerId: { __rl: true, mode: '', value: 'user-1' },
+		});
+		expect(run.error?.message).toMatch(/^Customer ID must be a UUID like .*, got "user-1"$/);
+		expect((run.error as { description?: string }).description).toMatch(/pick By External ID/);
+		expect(server.emulator.requests).toHaveLength(0);
+	});
+
 	test('"let the model define" on a plain-string field ({value} without a mode) is a Customer ID', async () => {
 		// The editor spreads the string value into the override: { value: "={{ $fromAI(…) }}" }, no __rl, no mode.
 		const customer = server.emulator.seedCustomer();

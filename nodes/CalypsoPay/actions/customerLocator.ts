@@ -32,14 +32,28 @@ function isLocator(value: unknown): value is { mode?: unknown; value: unknown } 
  */
 export function readCustomer(this: IExecuteFunctions, i: number, name = 'customerId'): CustomerRef {
 	const raw = this.getNodeParameter(name, i) as unknown;
-	if (!isLocator(raw)) return { by: 'id', id: validate.uuid(this, i, 'Customer ID', raw) };
-	const mode = raw.mode === '' || raw.mode === undefined ? 'id' : raw.mode;
-	validate.oneOf(this, i, 'Customer mode', mode, MODES);
+	if (!isLocator(raw)) return { by: 'id', id: unpickedId(this, i, raw) };
+	if (raw.mode === '' || raw.mode === undefined) return { by: 'id', id: unpickedId(this, i, raw.value) };
+	const mode = validate.oneOf(this, i, 'Customer mode', raw.mode, MODES);
 	if (mode === 'id') return { by: 'id', id: validate.uuid(this, i, 'Customer ID', raw.value) };
 	return {
 		by: 'externalId',
 		externalId: validate.text(this, i, 'Customer External ID', raw.value, MAX_EXTERNAL_ID, true),
 	};
+}
+
+/**
+ * A Customer ID given without a mode (a plain string, or typed before a mode was picked: the editor shows a new node's
+ * mode list empty, as the parameter's default stays ''). Not a UUID: the error says where External IDs go.
+ */
+function unpickedId(ctx: IExecuteFunctions, i: number, value: unknown): string {
+	try {
+		return validate.uuid(ctx, i, 'Customer ID', value);
+	} catch (error) {
+		(error as NodeOperationError).description =
+			"No mode is picked in the Customer field, so the value is taken as Calypso's customer ID. If it is your own user ID, pick By External ID in the field's mode list.";
+		throw error;
+	}
 }
 
 /** Per run (one client per run): one look-up per distinct External ID, shared by the items, even concurrent ones. */
