@@ -47,13 +47,13 @@ export function readCustomer(this: IExecuteFunctions, i: number, name = 'custome
  * mode list empty, as the parameter's default stays ''). Not a UUID: the error says where External IDs go.
  */
 function unpickedId(ctx: IExecuteFunctions, i: number, value: unknown): string {
-	try {
-		return validate.uuid(ctx, i, 'Customer ID', value);
-	} catch (error) {
-		(error as NodeOperationError).description =
-			"No mode is picked in the Customer field, so the value is taken as Calypso's customer ID. If it is your own user ID, pick By External ID in the field's mode list.";
-		throw error;
-	}
+	return validate.uuid(
+		ctx,
+		i,
+		'Customer ID',
+		value,
+		"No mode is picked in the Customer field, so the value is taken as Calypso's customer ID. If it is your own user ID, pick By External ID in the field's mode list.",
+	);
 }
 
 /** Per run (one client per run): one look-up per distinct External ID, shared by the items, even concurrent ones. */
