@@ -70,8 +70,8 @@ export const operation = defineOperation<UpdateParams>({
 		return params;
 	},
 
-	async execute({ customer, ...fields }, api, i) {
+	async execute({ customer, ...changes }, api, i) {
 		const id = await resolveCustomerId.call(this, api, customer, i);
-		return await api.request('customer/update', { id, ...fields });
+		return await api.request('customer/update', { id, ...changes });
 	},
 });
