@@ -15,6 +15,8 @@
  * with the user ID it finds in the user's message; on the second turn it answers from the tool result it received.
  * Checked: the tool schema n8n sends (names, parameters, descriptions), the signed request at the emulator, the tool
  * result handed back to the model, and the agent's answer.
+ * Then the same agent with its customer tool as Customer → Get, the Customer given By External ID (a resource
+ * locator holding the $fromAI): the model's user ID is looked up once and the customer got by its ID.
  *
  * Prints one line per check and "N passed, M failed"; exits 1 on any failure.
  */
@@ -73,6 +75,26 @@ function script(body) {
 	return {
 		content: `Customer ID ${id}, email ${email}; ${blocked === 'true' ? 'blocked' : 'not blocked'}.`,
 	};
+}
+
+/**
+ * The example with its customer tool as Customer → Get, the Customer By External ID from the model's $fromAI (the
+ * same $fromAI the example's Get by External ID tool has), and a tool description saying so.
+ * @param {any} example
+ */
+function locatorVariant(example) {
+	const variant = JSON.parse(JSON.stringify(example));
+	variant.id = 'calypsoExAgentRl';
+	variant.name = `${example.name} (Customer by External ID)`;
+	const tool = variant.nodes.find((/** @type {any} */ n) => n.name === 'Find customer by user ID');
+	tool.parameters = {
+		resource: 'customer',
+		operation: 'get',
+		customerId: { __rl: true, mode: 'externalId', value: tool.parameters.externalId },
+		descriptionType: 'manual',
+		toolDescription: 'Get a customer by external ID (our own user ID) in Calypso Pay',
+	};
+	return variant;
 }
 
 async function main() {
@@ -188,6 +210,45 @@ async function main() {
 			assert.equal(answer?.json?.output, `Customer ID ${customer.id}, email ${customer.email}; not blocked.`);
 		});
 		if (tally.failed && (VERBOSE || !x.result)) say(n8nOutput(x, VERBOSE));
+
+		// The same agent, its customer tool now Customer → Get with the Customer given By External ID (a resource
+		// locator whose value is the model's $fromAI): the model passes the user ID, the node resolves it.
+		const failedBefore = tally.failed;
+		const variant = locatorVariant(workflow);
+		const chatsBefore = chats.length;
+		const emuBefore = emu.requests.length;
+		const y = await uf.execute(await uf.importWorkflow(variant));
+		const chats2 = model.requests.filter((r) => r.path.endsWith('/chat/completions')).slice(chatsBefore);
+		const calls = emu.requests.slice(emuBefore);
+		say(
+			`AI agent, Customer By External ID filled by the model [${secs(y.ms)}, ${chats2.length} model requests, ${calls.length} Calypso requests]`,
+		);
+		check('the workflow succeeds', () => {
+			if (!y.ok) assert.fail(`execution failed: ${describeFailure(y)}`);
+		});
+		check("the locator's $fromAI is the tool's one parameter, with its description", () => {
+			const tool = (chats2[0]?.body?.tools ?? []).find(
+				(/** @type {any} */ t) => t.function?.name === 'Find_customer_by_user_ID',
+			)?.function;
+			assert.deepEqual(Object.keys(tool?.parameters?.properties ?? {}), ['externalId']);
+			assert.deepEqual(tool.parameters.required, ['externalId']);
+			assert.match(tool.parameters.properties.externalId.description, /user ID/);
+		});
+		check('the user ID the model gave is looked up once, then the customer is got by its ID', () => {
+			assert.deepEqual(
+				calls.map((r) => [r.path.replace('/api/v1/customer-purse/', ''), r.body?.payload]),
+				[
+					['customer/external/get', { externalId: DEMO_EXTERNAL_ID }],
+					['customer/get', { customerId: customer.id }],
+				],
+			);
+			assert.ok(calls.every((r) => r.status === 200));
+		});
+		check("the agent's answer carries the customer", () => {
+			const [answer] = y.runData?.[AGENT]?.[0]?.data?.main?.[0] ?? [];
+			assert.equal(answer?.json?.output, `Customer ID ${customer.id}, email ${customer.email}; not blocked.`);
+		});
+		if (tally.failed > failedBefore && (VERBOSE || !y.result)) say(n8nOutput(y, VERBOSE));
 	} catch (error) {
 		tally.failed++;
 		say(`✘ the agent e2e could not run: ${error instanceof Error ? error.stack : error}`);

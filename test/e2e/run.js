@@ -36,14 +36,14 @@ const {
 	errorOutputWorkflow,
 	outOfOrderWorkflow,
 	trickleWorkflow,
+	locatorWorkflow,
+	savedBeforeLocatorWorkflow,
 } = require('./workflows');
 
 const args = new Set(process.argv.slice(2));
 const VERBOSE = args.has('--verbose');
 const TIMEOUT_MS = 8 * 60 * 1000;
 const t0 = Date.now();
-
-
 
 /** Customer-purse paths of the requests, e.g. 'customer/create'. @param {any[]} requests */
 const paths = (requests) => requests.map((r) => r.path.replace('/api/v1/customer-purse/', ''));
@@ -77,7 +77,16 @@ const operationsLane = {
 		emu.seedCustomer({ id: IDS.moving, externalId: 'e2e-moving' });
 		emu.seedTransactions(IDS.moving, 30); // amounts rise with age: by amount, pages of 10 are 3 pages
 	},
-	workflows: [customerWorkflow, transactionWorkflow, errorWorkflow, errorOutputWorkflow, outOfOrderWorkflow, trickleWorkflow],
+	workflows: [
+		customerWorkflow,
+		transactionWorkflow,
+		errorWorkflow,
+		errorOutputWorkflow,
+		outOfOrderWorkflow,
+		trickleWorkflow,
+		locatorWorkflow,
+		savedBeforeLocatorWorkflow,
+	],
 	jobs: [
 		{
 			title: 'customer and purse operations',
@@ -145,28 +154,31 @@ const operationsLane = {
 					assert.deepEqual(purses.map((p) => p.id).sort(), [usdt.id, btc.id].sort());
 					assert.ok(purses.find((p) => p.id === usdt.id)?.currencies.includes('USDT_TRX'));
 				});
-				check('one signed request per operation (a create with an External ID looks it up first), all answered 200', () => {
-					assert.deepEqual(paths(requests), [
-						'customer/external/get',
-						'customer/create',
-						'customer/get',
-						'customer/update',
-						'customer/external/get',
-						'customer/block',
-						'customer/unblock',
-						'customer/external/get',
-						'customer/external/get',
-						'customer/create',
-						'address/get',
-						'address/get',
-						'address/get',
-						'purse/get-all',
-					]);
-					assert.deepEqual(
-						requests.filter((r) => r.status !== 200).map((r) => `${r.path} ${r.status}`),
-						[],
-					);
-				});
+				check(
+					'one signed request per operation (a create with an External ID looks it up first), all answered 200',
+					() => {
+						assert.deepEqual(paths(requests), [
+							'customer/external/get',
+							'customer/create',
+							'customer/get',
+							'customer/update',
+							'customer/external/get',
+							'customer/block',
+							'customer/unblock',
+							'customer/external/get',
+							'customer/external/get',
+							'customer/create',
+							'address/get',
+							'address/get',
+							'address/get',
+							'purse/get-all',
+						]);
+						assert.deepEqual(
+							requests.filter((r) => r.status !== 200).map((r) => `${r.path} ${r.status}`),
+							[],
+						);
+					},
+				);
 			},
 		},
 		{
@@ -270,6 +282,70 @@ const operationsLane = {
 			},
 		},
 		{
+			title: 'customer by External ID (resource locator), then by ID',
+			workflowId: locatorWorkflow.id,
+			verify(x, requests, emu) {
+				check('the workflow succeeds', () => assertOk(x));
+				check('Block by External ID blocks the customer each user ID names, in item order', () => {
+					assert.deepEqual(
+						out(x.runData, 'Block by External ID')?.map((c) => [c.externalId, c.id, c.blocked]),
+						[
+							['e2e-known', IDS.known, true],
+							['e2e-paged', IDS.paged, true],
+							['e2e-known', IDS.known, true],
+						],
+					);
+				});
+				check('one look-up per distinct External ID, then one request per item', () => {
+					assert.deepEqual(paths(requests).slice(0, 2).sort(), [
+						'customer/external/get',
+						'customer/external/get',
+					]);
+					assert.deepEqual(
+						requests
+							.slice(0, 2)
+							.map((r) => r.body?.payload?.externalId)
+							.sort(),
+						['e2e-known', 'e2e-paged'],
+					);
+					assert.deepEqual(paths(requests).slice(2), [
+						...Array(3).fill('customer/block'),
+						...Array(3).fill('customer/unblock'),
+					]);
+					assert.ok(requests.every((r) => r.status === 200));
+				});
+				check('Unblock by ID (the locator with an expression) unblocks them', () => {
+					assert.deepEqual(
+						out(x.runData, 'Unblock by ID')?.map((c) => [c.id, c.blocked]),
+						[
+							[IDS.known, false],
+							[IDS.paged, false],
+							[IDS.known, false],
+						],
+					);
+					assert.equal(emu.state.customers.get(IDS.known)?.blocked, false);
+				});
+			},
+		},
+		{
+			title: 'a workflow saved with plain Customer ID strings (before the resource locator)',
+			workflowId: savedBeforeLocatorWorkflow.id,
+			verify(x, requests) {
+				check('the workflow succeeds', () => assertOk(x));
+				check('the literal ID and the expression are used as Customer IDs, with no look-up', () => {
+					assert.deepEqual(
+						out(x.runData, 'Block (plain ID)')?.map((c) => [c.id, c.blocked]),
+						[[IDS.known, true]],
+					);
+					assert.deepEqual(
+						out(x.runData, 'Unblock (plain expression)')?.map((c) => [c.id, c.blocked]),
+						[[IDS.known, false]],
+					);
+					assert.deepEqual(paths(requests), ['customer/block', 'customer/unblock']);
+				});
+			},
+		},
+		{
 			title: 'errors: On Error "Continue (using error output)"',
 			workflowId: errorOutputWorkflow.id,
 			verify(x) {
@@ -289,7 +365,10 @@ const operationsLane = {
 				}
 				check('the good item leaves by the regular output', () => {
 					const items = out(x.runData, 'Succeeded') ?? [];
-					assert.deepEqual(items.map((/** @type {any} */ i) => i.id), [IDS.known]);
+					assert.deepEqual(
+						items.map((/** @type {any} */ i) => i.id),
+						[IDS.known],
+					);
 				});
 				check('the failed items leave by the error output, with errorCode, traceId and httpCode', () => {
 					const items = out(x.runData, 'Failed') ?? [];
@@ -337,10 +416,7 @@ const operationsLane = {
 				});
 				check('page 3 went out before page 2; the pages from 3 on were read again, in order', () => {
 					const finds = requests.filter((r) => r.path.endsWith('transaction/find'));
-					assert.deepEqual(
-						finds.map((r) => r.body?.payload?.pageNumber).sort(),
-						[1, 2, 3, 3, 4],
-					);
+					assert.deepEqual(finds.map((r) => r.body?.payload?.pageNumber).sort(), [1, 2, 3, 3, 4]);
 					assert.deepEqual(
 						finds.map((r) => [r.body?.payload?.pageNumber, r.response?.totalElements]).slice(-2),
 						[
@@ -516,7 +592,7 @@ const examplesLane = {
 			workflowId: block.id,
 			verify(x, requests, emu) {
 				check('the workflow succeeds', () => assertOk(x));
-				check('getByExternalId → block → get: blocked: true', () => {
+				check('block by External ID (one look-up) → get: blocked: true', () => {
 					assert.deepEqual(
 						out(x.runData, 'Confirm')?.map((c) => [c.id, c.blocked]),
 						[[demo.customerId, true]],
@@ -573,7 +649,6 @@ async function runLane(lane) {
 	}
 }
 
-
 async function main() {
 	watchdog('e2e', TIMEOUT_MS);
 
@@ -587,9 +662,10 @@ async function main() {
 
 module.exports = { operationsLane };
 
-if (require.main === module) main().catch((error) => {
-	say(
-		`\n✘ e2e could not run: ${error instanceof Error ? error.stack : error}\n${tally.passed} passed, ${tally.failed + 1} failed`,
-	);
-	process.exitCode = 1;
-});
+if (require.main === module)
+	main().catch((error) => {
+		say(
+			`\n✘ e2e could not run: ${error instanceof Error ? error.stack : error}\n${tally.passed} passed, ${tally.failed + 1} failed`,
+		);
+		process.exitCode = 1;
+	});

@@ -194,7 +194,12 @@ const errorOutputWorkflow = (() => {
 		},
 		{ name: 'Succeeded', type: 'n8n-nodes-base.noOp', parameters: {} },
 	]);
-	const failed = { ...workflow.nodes[3], id: 'e2e00000-0000-4000-8000-000000000099', name: 'Failed', position: [660, 200] };
+	const failed = {
+		...workflow.nodes[3],
+		id: 'e2e00000-0000-4000-8000-000000000099',
+		name: 'Failed',
+		position: [660, 200],
+	};
 	workflow.nodes.push(failed);
 	workflow.connections['Get, error output'].main.push([{ node: 'Failed', type: 'main', index: 0 }]);
 	return workflow;
@@ -213,6 +218,49 @@ const trickleWorkflow = chain('e2eTrickle000001', 'e2e: trickling answer', [
 	},
 ]);
 
+/** The Customer parameter as a resource locator: by External ID (one look-up per distinct value), then by ID. */
+const locatorWorkflow = chain('e2eLocator000001', 'e2e: customer by External ID', [
+	{
+		name: 'Users',
+		type: 'n8n-nodes-base.code',
+		typeVersion: 2,
+		parameters: {
+			jsCode: `return ['e2e-known', 'e2e-paged', 'e2e-known'].map((user) => ({ json: { user } }));`,
+		},
+	},
+	{
+		name: 'Block by External ID',
+		parameters: {
+			resource: 'customer',
+			operation: 'block',
+			customerId: { __rl: true, mode: 'externalId', value: '={{ $json.user }}' },
+		},
+	},
+	{
+		name: 'Unblock by ID',
+		parameters: {
+			resource: 'customer',
+			operation: 'unblock',
+			customerId: { __rl: true, mode: 'id', value: '={{ $json.id }}' },
+		},
+	},
+]);
+
+/**
+ * A workflow as n8n saved it before the Customer parameter became a resource locator: plain Customer ID strings, a
+ * literal and an expression (the same JSON an earlier version of this suite imported).
+ */
+const savedBeforeLocatorWorkflow = chain('e2eSavedPlain001', 'e2e: saved with a plain Customer ID', [
+	{
+		name: 'Block (plain ID)',
+		parameters: { resource: 'customer', operation: 'block', customerId: IDS.known },
+	},
+	{
+		name: 'Unblock (plain expression)',
+		parameters: { resource: 'customer', operation: 'unblock', customerId: '={{ $json.id }}' },
+	},
+]);
+
 module.exports = {
 	IDS,
 	customerWorkflow,
@@ -221,4 +269,6 @@ module.exports = {
 	errorOutputWorkflow,
 	outOfOrderWorkflow,
 	trickleWorkflow,
+	locatorWorkflow,
+	savedBeforeLocatorWorkflow,
 };

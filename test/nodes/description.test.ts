@@ -354,3 +354,78 @@ describe('every numeric field carries the bounds run time enforces', () => {
 		},
 	);
 });
+
+describe('the Customer parameter is a resource locator: by ID or by External ID', () => {
+	const takesCustomer = [
+		['customer', 'get'],
+		['customer', 'update'],
+		['customer', 'block'],
+		['customer', 'unblock'],
+		['purse', 'getAddress'],
+		['purse', 'getAll'],
+		['transaction', 'getMany'],
+	];
+	const node = (parameters: Record<string, unknown>) =>
+		({
+			id: 'n',
+			name: 'Calypso Pay',
+			type: 'n8n-nodes-calypso-pay.calypsoPay',
+			typeVersion: 1,
+			position: [0, 0],
+			parameters,
+		}) as never;
+	/** The parameters n8n holds for a node saved with `saved` (the editor and the engine both run this). */
+	const loaded = (saved: Record<string, unknown>) =>
+		NodeHelpers.getNodeParameters(action.properties, saved as never, true, false, node(saved), action);
+	const issues = (parameters: Record<string, unknown>) =>
+		NodeHelpers.getNodeParametersIssues(action.properties, node(parameters), action)?.parameters?.customerId;
+
+	test('every operation that takes a customer offers the modes By ID and By External ID', () => {
+		const fields = action.properties.filter((property) => property.name === 'customerId');
+		expect(
+			fields
+				.map(
+					(field) =>
+						`${field.displayOptions?.show?.resource?.[0]}.${field.displayOptions?.show?.operation?.[0]}`,
+				)
+				.sort(),
+		).toEqual(takesCustomer.map(([resource, operation]) => `${resource}.${operation}`).sort());
+		for (const field of fields) {
+			expect(field).toMatchObject({ type: 'resourceLocator', required: true, default: '' });
+			expect(field.modes?.map((mode) => [mode.name, mode.displayName])).toEqual([
+				['id', 'By ID'],
+				['externalId', 'By External ID'],
+			]);
+		}
+	});
+
+	test('n8n keeps a saved plain Customer ID string as it is, and a new node starts empty', () => {
+		const id = '3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a';
+		for (const [resource, operation] of takesCustomer) {
+			expect(loaded({ resource, operation, customerId: id })?.customerId).toBe(id);
+			expect(loaded({ resource, operation })?.customerId).toBe('');
+			const locator = { __rl: true, mode: 'externalId', value: 'user-1' };
+			expect(loaded({ resource, operation, customerId: locator })?.customerId).toEqual(locator);
+		}
+	});
+
+	test('the editor flags an empty value and a typed ID that is not a UUID, not an expression', () => {
+		const base = { resource: 'customer', operation: 'block' };
+		const id = '3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a';
+		expect(issues({ ...base, customerId: id })).toBeUndefined();
+		expect(issues({ ...base, customerId: { __rl: true, mode: 'id', value: id } })).toBeUndefined();
+		expect(
+			issues({ ...base, customerId: { __rl: true, mode: 'externalId', value: 'user-1' } }),
+		).toBeUndefined();
+		expect(
+			issues({ ...base, customerId: { __rl: true, mode: 'id', value: '={{ $json.id }}' } }),
+		).toBeUndefined();
+		expect(issues({ ...base, customerId: { __rl: true, mode: 'id', value: 'user-1' } })).toEqual([
+			'Not a Calypso customer ID: expected a UUID like 3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a',
+		]);
+		expect(issues({ ...base, customerId: { __rl: true, mode: 'externalId', value: '' } })).toEqual([
+			'Parameter "Customer" is required.',
+		]);
+		expect(issues({ ...base, customerId: '' })).toEqual(['Parameter "Customer" is required.']);
+	});
+});

@@ -4,14 +4,47 @@ import { DEFAULT_RETRY } from '../transport';
 
 /** Fields that several operations share, defined once. */
 
+/** A UUID, as the editor's resource locator validation wants it (anchored by n8n). */
+const UUID_PATTERN = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+
+/**
+ * The customer an operation acts on, by Calypso's ID or by the External ID (customerLocator.ts reads it). The default
+ * stays '' (a contract, test/nodes/defaults.v1.json): a plain string, as saved before the locator, is a Customer ID.
+ */
 export const customerId: INodeProperties = {
-	displayName: 'Customer ID',
+	displayName: 'Customer',
 	name: 'customerId',
-	type: 'string',
+	type: 'resourceLocator',
 	required: true,
 	default: '',
-	placeholder: '3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a',
-	description: 'The Calypso customer ID (a UUID)',
+	description:
+		'The customer, by its Calypso customer ID or by your External ID. By External ID costs one extra request per distinct value per run.',
+	modes: [
+		{
+			displayName: 'By ID',
+			name: 'id',
+			type: 'string',
+			placeholder: '3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a',
+			hint: 'The Calypso customer ID (a UUID)',
+			validation: [
+				{
+					type: 'regex',
+					properties: {
+						regex: UUID_PATTERN,
+						errorMessage:
+							'Not a Calypso customer ID: expected a UUID like 3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a',
+					},
+				},
+			],
+		},
+		{
+			displayName: 'By External ID',
+			name: 'externalId',
+			type: 'string',
+			placeholder: 'user-1234',
+			hint: 'Your own identifier for the customer, given when it was created; exactly one customer must have it',
+		},
+	],
 };
 
 export const externalId: INodeProperties = {

@@ -25,13 +25,20 @@ function fail(ctx: Ctx, itemIndex: number, message: string, description?: string
 	throw new NodeOperationError(ctx.getNode(), message, { itemIndex, description });
 }
 
-export function uuid(ctx: Ctx, itemIndex: number, label: string, value: unknown): string {
+export function uuid(
+	ctx: Ctx,
+	itemIndex: number,
+	label: string,
+	value: unknown,
+	description?: string,
+): string {
 	const text = typeof value === 'string' ? value.trim() : '';
 	if (!UUID.test(text)) {
 		fail(
 			ctx,
 			itemIndex,
 			`${label} must be a UUID like 3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a, got ${shown(value)}`,
+			description,
 		);
 	}
 	return text.toLowerCase();

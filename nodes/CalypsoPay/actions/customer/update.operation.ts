@@ -1,12 +1,13 @@
 import type { IDataObject } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import { readCustomer, resolveCustomerId, type CustomerRef } from '../customerLocator';
 import * as fields from '../fields';
 import { defineOperation } from '../types';
 import * as validate from '../validate';
 
 export interface UpdateParams {
-	id: string;
+	customer: CustomerRef;
 	email?: string;
 	description?: string;
 }
@@ -38,7 +39,7 @@ export const operation = defineOperation<UpdateParams>({
 
 	prepare(i) {
 		const params: UpdateParams = {
-			id: validate.uuid(this, i, 'Customer ID', this.getNodeParameter('customerId', i)),
+			customer: readCustomer.call(this, i),
 		};
 		const update = this.getNodeParameter('updateFields', i, {}) as IDataObject;
 		if (!validate.isEmpty(update.email)) params.email = validate.email(this, i, 'Email', update.email);
@@ -69,7 +70,8 @@ export const operation = defineOperation<UpdateParams>({
 		return params;
 	},
 
-	async execute(params, api) {
-		return await api.request('customer/update', { ...params });
+	async execute({ customer, ...changes }, api, i) {
+		const id = await resolveCustomerId.call(this, api, customer, i);
+		return await api.request('customer/update', { id, ...changes });
 	},
 });

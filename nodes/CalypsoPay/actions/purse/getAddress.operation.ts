@@ -1,9 +1,10 @@
+import { readCustomer, resolveCustomerId, type CustomerRef } from '../customerLocator';
 import * as fields from '../fields';
 import { defineOperation } from '../types';
 import * as validate from '../validate';
 
 export interface GetAddressParams {
-	customerId: string;
+	customer: CustomerRef;
 	currency: string;
 }
 
@@ -23,12 +24,13 @@ export const operation = defineOperation<GetAddressParams>({
 	],
 	prepare(i) {
 		return {
-			customerId: validate.uuid(this, i, 'Customer ID', this.getNodeParameter('customerId', i)),
+			customer: readCustomer.call(this, i),
 			currency: validate.currency(this, i, 'Currency', this.getNodeParameter('currency', i)),
 		};
 	},
-	async execute(params, api) {
-		const purse = await api.request('address/get', { ...params });
-		return { ...purse, customerId: params.customerId, currency: params.currency };
+	async execute({ customer, currency }, api, i) {
+		const customerId = await resolveCustomerId.call(this, api, customer, i);
+		const purse = await api.request('address/get', { customerId, currency });
+		return { ...purse, customerId, currency };
 	},
 });

@@ -1,5 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
 
+import { readCustomer, resolveCustomerId, type CustomerRef } from '../customerLocator';
 import * as fields from '../fields';
 import { defineOperation } from '../types';
 import * as validate from '../validate';
@@ -10,6 +11,8 @@ export const MAX_PAGE_SIZE = 1000;
 export const MAX_LIMIT = 1_000_000;
 
 export interface GetManyParams {
+	customer: CustomerRef;
+	/** The query without its customerId, which is added once the customer is resolved. */
 	query: IDataObject;
 	returnAll: boolean;
 	limit: number;
@@ -112,7 +115,7 @@ export const operation = defineOperation<GetManyParams>({
 	],
 
 	prepare(i) {
-		const customerId = validate.uuid(this, i, 'Customer ID', this.getNodeParameter('customerId', i));
+		const customer = readCustomer.call(this, i);
 		const returnAll = this.getNodeParameter('returnAll', i, false) as boolean;
 		const limit = returnAll
 			? 0
@@ -120,7 +123,6 @@ export const operation = defineOperation<GetManyParams>({
 		const filters = this.getNodeParameter('filters', i, {}) as IDataObject;
 		const options = this.getNodeParameter('options', i, {}) as IDataObject;
 		const query: IDataObject = {
-			customerId,
 			sort: validate.oneOf(this, i, 'Sort Direction', options.sortDirection ?? 'DESC', ['ASC', 'DESC']),
 			properties: validate.text(this, i, 'Sort By', options.sortBy ?? 'createdDate', 100, true),
 		};
@@ -146,10 +148,11 @@ export const operation = defineOperation<GetManyParams>({
 			1,
 			MAX_PAGE_SIZE,
 		);
-		return { query, returnAll, limit, pageSize };
+		return { customer, query, returnAll, limit, pageSize };
 	},
 
-	async execute({ query, returnAll, limit, pageSize }, api) {
-		return await api.findAll('transaction/find', query, { returnAll, limit, pageSize });
+	async execute({ customer, query, returnAll, limit, pageSize }, api, i) {
+		const customerId = await resolveCustomerId.call(this, api, customer, i);
+		return await api.findAll('transaction/find', { customerId, ...query }, { returnAll, limit, pageSize });
 	},
 });
