@@ -106,10 +106,10 @@ const readJson = (file) => { try { return JSON.parse(fs.readFileSync(file, 'utf8
 const writeJson = (/** @type {string} */ file, /** @type {unknown} */ data) =>
 	fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
 
-/** Serializes installs between processes (e.g. parallel test workers) with a mkdir lock. */
-async function withLock(/** @type {string} */ name, /** @type {() => Promise<any>} */ fn) {
-	fs.mkdirSync(ROOT, { recursive: true });
-	const lock = path.join(ROOT, `${name}.lock`);
+/** Serializes installs between processes (e.g. parallel test workers) with a mkdir lock in `dir` (default ROOT). */
+async function withLock(/** @type {string} */ name, /** @type {() => Promise<any>} */ fn, dir = ROOT) {
+	fs.mkdirSync(dir, { recursive: true });
+	const lock = path.join(dir, `${name}.lock`);
 	for (;;) {
 		try { fs.mkdirSync(lock); break; } catch { /* held */ }
 		const pid = Number(fs.readFileSync(path.join(lock, 'pid'), { encoding: 'utf8', flag: 'a+' }));
@@ -537,8 +537,8 @@ async function createUserFolder({ packageDir, name, keep = false, log = defaultL
 
 module.exports = {
 	ensureN8n, createUserFolder, parseExecuteOutput, installPackage, serve, ownerEnv, restClient,
-	freePort, killGroup, run, nodeEnv, n8nEnv, LINES, LINE, NODE_VERSION, N8N_VERSION, NODE_BIN, N8N_BIN, ROOT,
-	TEST_ENCRYPTION_KEY,
+	freePort, killGroup, run, withLock, readJson, writeJson, nodeEnv, n8nEnv, LINES, LINE, DEFAULT_LINE, NODE_VERSION,
+	N8N_VERSION, OVERRIDES, NODE_BIN, N8N_BIN, ROOT, TEST_ENCRYPTION_KEY,
 };
 
 if (require.main === module) {
