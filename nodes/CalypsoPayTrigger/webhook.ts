@@ -88,7 +88,13 @@ function classify(
 }
 
 /** Sets the record n8n will save with this request (the union of what it loaded and what this process knows). */
-function writeRecord(memory: DeliveryMemory, scope: string, stored: StoredSubscription, loaded: Seen, nowS: number) {
+function writeRecord(
+	memory: DeliveryMemory,
+	scope: string,
+	stored: StoredSubscription,
+	loaded: Seen,
+	nowS: number,
+) {
 	memory.absorb(scope, loaded);
 	const next = memory.record(scope, loaded, nowS);
 	if (sameSeen(next, loaded)) return;
@@ -123,17 +129,27 @@ export async function receiveDelivery(this: IWebhookFunctions, memory: DeliveryM
 	}
 	const key = header(this, 'key');
 	if (key === undefined) return refuse(this, 'the Key header is missing');
-	if (!safeEqual(key.trim(), publicKey)) return refuse(this, 'the Key header is not this subscription public key');
+	if (!safeEqual(key.trim(), publicKey))
+		return refuse(this, 'the Key header is not this subscription public key');
 	if (header(this, 'sign') === undefined) return refuse(this, 'the Sign header is missing');
 
 	// 2. The body. The signature is over the bytes Calypso sent, which n8n keeps as a Buffer in rawBody; never over
 	// the parsed body re-serialised (spacing, key order and \u escapes would differ).
 	const rawBody = this.getRequestObject().rawBody;
 	if (!Buffer.isBuffer(rawBody)) {
-		return respond(this, 500, 'n8n did not keep the raw body of this request, so its signature cannot be checked');
+		return respond(
+			this,
+			500,
+			'n8n did not keep the raw body of this request, so its signature cannot be checked',
+		);
 	}
 	const stamp = `${publicKey}|${String(stored.sealedSecretKey)}|${String(stored.secretKey)}`;
-	const keys = await memory.keys(requestId, stamp, Date.now(), async () => await subscriptionKeys(this, stored));
+	const keys = await memory.keys(
+		requestId,
+		stamp,
+		Date.now(),
+		async () => await subscriptionKeys(this, stored),
+	);
 	const verdict = verifyDelivery(rawBody, this.getHeaderData(), keys);
 	if (!verdict.ok) return refuse(this, verdict.reason);
 

@@ -202,7 +202,10 @@ describe('the door', () => {
 				await sleep(20);
 				again = await server.emulator.deliverEvent(requestId, {}, { redeliver: id });
 			}
-			expect([again.status, again.body]).toEqual([200, { message: `Event ${id} was already received; ignored` }]);
+			expect([again.status, again.body]).toEqual([
+				200,
+				{ message: `Event ${id} was already received; ignored` },
+			]);
 			expect(startedIds()).toEqual([id]);
 		});
 	});
