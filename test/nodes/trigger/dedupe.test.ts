@@ -122,6 +122,49 @@ describe('DeliveryMemory (one process, pure)', () => {
 	});
 });
 
+describe('DeliveryMemory.watch: one loop for every event handed to n8n', () => {
+	test("re-marks each record with one O(1) assignment (the same object, never a copy), and settles on n8n's answer", async () => {
+		const memory = new DeliveryMemory();
+		const big: Record<string, number> = {};
+		for (let i = 0; i < SEEN_LIMITS.maxIds; i++) big[String(i)] = 1000 + i;
+		const assigned: unknown[][] = [];
+		const holders = Array.from({ length: 8 }, (_, i) => {
+			const values: unknown[] = [];
+			assigned.push(values);
+			let seen: unknown = big;
+			return {
+				get seen() {
+					return seen;
+				},
+				set seen(value: unknown) {
+					values.push(value);
+					seen = value;
+				},
+				index: i,
+			};
+		});
+		const answers = holders.map(() => ({ writableEnded: false, statusCode: 0 }));
+		holders.forEach((holder, i) => {
+			memory.begin('s', String(i));
+			memory.handOver('s', String(i), 50, 60);
+			memory.watch('s', String(i), holder, answers[i], Date.now());
+		});
+		await until(() => assigned.every((values) => values.length >= 3), 'a few re-marks of every record');
+		expect(assigned.flat().every((value) => value === big)).toBe(true);
+		expect(memory.unanswered).toBe(8);
+		answers.forEach((answer, i) =>
+			Object.assign(answer, { writableEnded: true, statusCode: i % 2 ? 200 : 500 }),
+		);
+		await until(() => memory.unanswered === 0, 'every answer settled');
+		expect(holders.map((_, i) => memory.state('s', String(i)))).toEqual(
+			holders.map((_, i) => (i % 2 ? 'done' : undefined)),
+		);
+		const counts = assigned.map((values) => values.length);
+		await sleep(20);
+		expect(assigned.map((values) => values.length)).toEqual(counts); // the loop has stopped
+	});
+});
+
 const server = useEmulator();
 
 async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
