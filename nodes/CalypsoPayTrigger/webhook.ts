@@ -143,13 +143,13 @@ export async function receiveDelivery(this: IWebhookFunctions, memory: DeliveryM
 			'n8n did not keep the raw body of this request, so its signature cannot be checked',
 		);
 	}
-	const stamp = `${publicKey}|${String(stored.sealedSecretKey)}|${String(stored.secretKey)}`;
-	const keys = await memory.keys(
-		requestId,
-		stamp,
-		Date.now(),
-		async () => await subscriptionKeys(this, stored),
-	);
+	// What the keys are opened from: when it changes (re-sealed, re-published), they are opened again. A secret key
+	// stored in clear by an earlier version is sealed by every request that loaded it (n8n saves each request's copy).
+	const stamp = `${publicKey}|${String(stored.sealedSecretKey)}`;
+	const keys =
+		typeof stored.secretKey === 'string'
+			? await subscriptionKeys(this, stored)
+			: await memory.keys(requestId, stamp, Date.now(), async () => await subscriptionKeys(this, stored));
 	const verdict = verifyDelivery(rawBody, this.getHeaderData(), keys);
 	if (!verdict.ok) return refuse(this, verdict.reason);
 
