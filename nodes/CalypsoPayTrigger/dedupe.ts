@@ -108,6 +108,9 @@ export interface RecordHolder {
 	seen?: unknown;
 }
 
+/** What the record and this process's memory say about an event (DeliveryMemory.classify). */
+export type Verdict = 'new' | 'repeated' | 'in flight' | 'too old';
+
 type Entry = { state: 'processing' } | { state: 'handed' | 'done'; at: number };
 
 /** What the response object (Node's ServerResponse) shows of n8n's answer to a request. */
@@ -280,6 +283,49 @@ export class DeliveryMemory {
 
 	get size(): number {
 		return this.scopes.size;
+	}
+
+	// ---- The interface webhook.ts uses: classify an event, repair the record, start an event, release it. ----
+
+	/**
+	 * What an event is for this subscription (`scope`), given the record loaded with the request and the event's
+	 * time: in flight in this process, repeated (acknowledged here or in the record), too old for the record to tell
+	 * it from a replay (`coveredFrom`), or new — then it is marked as being processed here.
+	 */
+	classify(scope: string, id: string, loaded: Seen, timeS: number | undefined, nowS: number): Verdict {
+		const state = this.state(scope, id);
+		if (state === 'processing' || state === 'handed') return 'in flight';
+		if (state === 'done' || (loaded[id] !== undefined && !this.revoked(scope, id))) return 'repeated';
+		if (timeS !== undefined && timeS < coveredFrom(loaded, nowS)) return 'too old';
+		this.begin(scope, id);
+		return 'new';
+	}
+
+	/** Sets the record n8n saves with this request: what it loaded and what this process knows, when that differs. */
+	writeRecord(scope: string, holder: RecordHolder, loaded: Seen, nowS: number): void {
+		this.absorb(scope, loaded);
+		const next = this.record(scope, loaded, nowS);
+		if (sameSeen(next, loaded)) return;
+		holder.seen = next;
+		this.track(scope, holder);
+	}
+
+	/**
+	 * A new event goes to n8n: recorded (with its time `atS`) in this request's record (`holder`) and in the
+	 * records of this process's requests n8n has not saved yet, and followed until n8n has answered (`watch`).
+	 */
+	start(
+		scope: string,
+		id: string,
+		atS: number,
+		holder: RecordHolder,
+		loaded: Seen,
+		answer: AnswerState,
+	): void {
+		const nowS = Math.floor(Date.now() / 1000);
+		this.handOver(scope, id, atS, nowS);
+		this.writeRecord(scope, holder, loaded, nowS);
+		this.watch(scope, id, holder, answer, Date.now());
 	}
 
 	/**

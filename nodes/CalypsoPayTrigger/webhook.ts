@@ -3,12 +3,11 @@ import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-w
 import { CalypsoClient, DEFAULT_SETTINGS } from '../CalypsoPay/transport';
 import type { TransportSettings } from '../CalypsoPay/transport';
 import { asNodeError } from '../CalypsoPay/transport/errors';
-import { coveredFrom, eventTimeS, pruneSeen, readSeen, sameSeen } from './dedupe';
-import type { DeliveryMemory, Seen } from './dedupe';
+import { eventTimeS, pruneSeen, readSeen } from './dedupe';
+import type { DeliveryMemory } from './dedupe';
 import { eventKey, flattenEvent, parseEvent, safeEqual, transactionIdOf, verifyDelivery } from './delivery';
 import type { CalypsoEvent } from './delivery';
 import { storedSubscription, subscriptionKeys } from './subscription';
-import type { StoredSubscription } from './subscription';
 
 /**
  * A transaction look-up inside a webhook call: Calypso waits for our answer, so retry briefly. If it still fails,
@@ -66,40 +65,6 @@ async function confirm(ctx: IWebhookFunctions, transactionId: string): Promise<I
 	} catch (error) {
 		return { transaction: null, transactionError: asNodeError(ctx.getNode(), error).message };
 	}
-}
-
-/** What the de-duplication record and this process's memory say about an event. */
-type Verdict = 'new' | 'repeated' | 'in flight' | 'too old';
-
-function classify(
-	memory: DeliveryMemory,
-	scope: string,
-	id: string,
-	loaded: Seen,
-	timeS: number | undefined,
-	nowS: number,
-): Verdict {
-	const state = memory.state(scope, id);
-	if (state === 'processing' || state === 'handed') return 'in flight';
-	if (state === 'done' || (loaded[id] !== undefined && !memory.revoked(scope, id))) return 'repeated';
-	if (timeS !== undefined && timeS < coveredFrom(loaded, nowS)) return 'too old';
-	memory.begin(scope, id);
-	return 'new';
-}
-
-/** Sets the record n8n will save with this request (the union of what it loaded and what this process knows). */
-function writeRecord(
-	memory: DeliveryMemory,
-	scope: string,
-	stored: StoredSubscription,
-	loaded: Seen,
-	nowS: number,
-) {
-	memory.absorb(scope, loaded);
-	const next = memory.record(scope, loaded, nowS);
-	if (sameSeen(next, loaded)) return;
-	stored.seen = next;
-	memory.track(scope, stored);
 }
 
 /**
@@ -167,13 +132,13 @@ export async function receiveDelivery(this: IWebhookFunctions, memory: DeliveryM
 	const timeS = eventTimeS(event.createdDate);
 	const loaded = id === undefined ? {} : pruneSeen(readSeen(stored.seen), nowS);
 	if (id !== undefined) {
-		switch (classify(memory, requestId, id, loaded, timeS, nowS)) {
+		switch (memory.classify(requestId, id, loaded, timeS, nowS)) {
 			case 'in flight':
 				return respond(this, 503, `Event ${id} is still being processed; retry later`, {
 					'Retry-After': String(RETRY_AFTER_S),
 				});
 			case 'repeated':
-				writeRecord(memory, requestId, stored, loaded, nowS);
+				memory.writeRecord(requestId, stored, loaded, nowS);
 				return acknowledge(`Event ${id} was already received; ignored`);
 			case 'too old':
 				return acknowledge(
@@ -194,9 +159,7 @@ export async function receiveDelivery(this: IWebhookFunctions, memory: DeliveryM
 
 		// 6. Record, and follow n8n's answer.
 		if (id !== undefined) {
-			memory.handOver(requestId, id, timeS ?? nowS, nowS);
-			writeRecord(memory, requestId, stored, loaded, nowS);
-			memory.watch(requestId, id, stored, this.getResponseObject(), Date.now());
+			memory.start(requestId, id, timeS ?? nowS, stored, loaded, this.getResponseObject());
 		}
 		return { workflowData: [this.helpers.returnJsonArray([item])] };
 	} catch (error) {
