@@ -120,6 +120,8 @@ export interface AnswerState {
 	readonly statusCode: number;
 }
 
+const pendingKey = (scope: string, id: string) => `${scope}\u0000${id}`;
+
 interface Pending {
 	scope: string;
 	id: string;
@@ -154,7 +156,8 @@ export class DeliveryMemory {
 		{ ids: Map<string, Entry>; holders: RecordHolder[]; revoked: Set<string> }
 	>();
 
-	private readonly pending = new Set<Pending>();
+	/** Events handed to n8n and not answered yet, by scope and id. */
+	private readonly pending = new Map<string, Pending>();
 	private watching = false;
 	private readonly keyCache = new Map<
 		string,
@@ -293,6 +296,8 @@ export class DeliveryMemory {
 	 * it from a replay (`coveredFrom`), or new — then it is marked as being processed here.
 	 */
 	classify(scope: string, id: string, loaded: Seen, timeS: number | undefined, nowS: number): Verdict {
+		const pending = this.pending.get(pendingKey(scope, id));
+		if (pending?.answer.writableEnded) this.settle(pending); // answered a moment ago: the loop has not looked yet
 		const state = this.state(scope, id);
 		if (state === 'processing' || state === 'handed') return 'in flight';
 		if (state === 'done' || (loaded[id] !== undefined && !this.revoked(scope, id))) return 'repeated';
@@ -356,7 +361,7 @@ export class DeliveryMemory {
 	 * changed again and again, so that n8n saves it (see `WATCH`).
 	 */
 	watch(scope: string, id: string, holder: RecordHolder, answer: AnswerState, nowMs: number): void {
-		this.pending.add({ scope, id, holder, answer, sinceMs: nowMs });
+		this.pending.set(pendingKey(scope, id), { scope, id, holder, answer, sinceMs: nowMs });
 		if (!this.watching) void this.watchAnswers();
 	}
 
@@ -365,19 +370,27 @@ export class DeliveryMemory {
 		return this.pending.size;
 	}
 
+	/** n8n answered (2xx: acknowledged; anything else: released), or gave no answer in time (released). */
+	private settle(pending: Pending): void {
+		this.pending.delete(pendingKey(pending.scope, pending.id));
+		const { answer } = pending;
+		if (answer.writableEnded && answer.statusCode >= 200 && answer.statusCode < 300) {
+			this.acknowledge(pending.scope, pending.id);
+		} else {
+			this.release(pending.scope, pending.id);
+		}
+	}
+
 	private async watchAnswers(): Promise<void> {
 		this.watching = true;
 		try {
 			while (this.pending.size > 0) {
 				await sleep(WATCH.everyMs);
 				const nowMs = Date.now();
-				for (const pending of this.pending) {
+				for (const pending of this.pending.values()) {
 					const { answer, holder } = pending;
 					if (answer.writableEnded || nowMs - pending.sinceMs > WATCH.giveUpMs) {
-						this.pending.delete(pending);
-						const ok = answer.writableEnded && answer.statusCode >= 200 && answer.statusCode < 300;
-						if (ok) this.acknowledge(pending.scope, pending.id);
-						else this.release(pending.scope, pending.id);
+						this.settle(pending);
 					} else if (nowMs - pending.sinceMs <= WATCH.remarkForMs) {
 						const seen = holder.seen;
 						holder.seen = seen;
