@@ -14,7 +14,12 @@
  *      de-duplication and the enqueued execution included), with Confirm Transaction on and off.
  * Prints a table and writes bench/RESULTS.md. Options: --runs N (default 3; part 1 5), --no-build (reuse dist/),
  * --return-all (part 1 only: prints its rows, writes nothing; with --page-size N only that page size), --only queue
- * (part 4 alone; rewrites only the "Queue mode" section of bench/RESULTS.md).
+ * (part 4 alone; rewrites only the "Queue mode" section of bench/RESULTS.md), --only door (part 5 alone; rewrites only
+ * its section):
+ *   5. the trigger's door, in one running n8n (regular mode, SQLite): the same signed envelopes (DOOR.envelopes new
+ *      events a run, DOOR.inFlight at a time) to n8n's own Webhook node and to the Calypso Pay Trigger without and
+ *      with Confirm Transaction, each workflow ending in the same HTTP call to a loopback sink; deliveries per second
+ *      and p50/p99 answer times, median of the runs (variants interleaved run by run).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -38,7 +43,7 @@ const RUNS = Number(argv[argv.indexOf('--runs') + 1]) || 3;
 /** Part 1 runs fast and swings more (one page more or less of GC): 5 runs unless --runs says. */
 const RETURN_ALL_RUNS = argv.includes('--runs') ? RUNS : 5;
 const ONLY = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
-if (ONLY !== undefined && ONLY !== 'queue') throw new Error('--only takes "queue"');
+if (ONLY !== undefined && ONLY !== 'queue' && ONLY !== 'door') throw new Error('--only takes "queue" or "door"');
 const QUEUE = { burst: 200, deliveries: 100, inFlight: 10, warmUp: 10 };
 const LATENCY_MS = 20;
 const TX = {
@@ -655,6 +660,199 @@ function report(r1, r2, r3, r4, totalMs) {
 	log(`\n${table}\n\n${notes}\n\n${queueSection(r4)}\nWritten to bench/RESULTS.md`);
 }
 
+// ------------------------------------------------------------------------------------------ 5. the trigger's door
+
+const DOOR = { envelopes: 300, inFlight: 10, warmUp: 20 };
+/** `--n8n-env KEY=VALUE` (repeatable): extra environment for part 5's n8n, e.g. N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true. */
+const DOOR_ENV = Object.fromEntries(
+	argv.flatMap((a, i) => (a === '--n8n-env' ? [argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])),
+);
+const FUNDS = 'CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE';
+
+/** A loopback server counting the POSTs of the workflows' last node. */
+async function startSink() {
+	let hits = 0;
+	const server = require('node:http').createServer((req, res) => {
+		req.resume();
+		req.on('end', () => {
+			hits++;
+			res.writeHead(200, { 'Content-Type': 'application/json' });
+			res.end('{"ok":true}');
+		});
+	});
+	await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
+	const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+	return { url: `http://127.0.0.1:${port}/sink`, hits: () => hits, close: () => new Promise((r) => server.close(() => r(undefined))) };
+}
+
+/** Start node → HTTP Request POST to the sink. @param {string} id @param {any} start @param {string} sinkUrl */
+function doorWorkflow(id, start, sinkUrl) {
+	const sink = step('Sink', 'httpRequest', 4.2, {
+		...{ method: 'POST', url: sinkUrl, sendBody: true, specifyBody: 'json' },
+		...{ jsonBody: '={{ JSON.stringify({ id: $json.eventId ?? $json.body.id }) }}', options: {} },
+	});
+	const nodes = [start, sink].map((n, i) => ({ id: crypto.randomUUID(), position: [i * 220, 0], ...n }));
+	return {
+		id, name: `bench: ${id}`, active: false, settings: { executionOrder: 'v1' }, nodes,
+		connections: { [start.name]: { main: [[{ node: 'Sink', type: 'main', index: 0 }]] } },
+	};
+}
+
+/** One POST on a new connection, as Calypso sends a delivery; resolves the status. @param {string} url @param {string} body @param {Record<string,string>} headers */
+function postOnce(url, body, headers) {
+	return new Promise((resolve, reject) => {
+		const req = require('node:http').request(url, { method: 'POST', agent: false, headers: { ...headers, 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+			res.resume();
+			res.on('end', () => resolve(res.statusCode ?? 0));
+		});
+		req.setTimeout(120000, () => req.destroy(new Error(`no answer from ${url}`)));
+		req.on('error', reject);
+		req.end(body);
+	});
+}
+
+/** POSTs `n` envelopes, `DOOR.inFlight` at a time; each must be answered 200. @param {string} url @param {{body: string, headers: Record<string,string>}[]} envelopes */
+async function sendDoor(url, envelopes) {
+	/** @type {number[]} */
+	const latencies = [];
+	const t0 = performance.now();
+	const statuses = await inFlight(DOOR.inFlight, envelopes.length, async (i) => {
+		const t = performance.now();
+		const status = await postOnce(url, envelopes[i].body, envelopes[i].headers);
+		latencies.push(performance.now() - t);
+		return status;
+	});
+	const wall = performance.now() - t0;
+	assert(statuses.every((x) => x === 200), `door: answered ${[...new Set(statuses)].join(', ')}`);
+	const sorted = [...latencies].sort((a, b) => a - b);
+	return { perSecond: (envelopes.length / wall) * 1000, p50: median(latencies), p99: sorted[Math.floor(sorted.length * 0.99)] };
+}
+
+async function benchDoor() {
+	await buildOnce();
+	const emu = createEmulator({ latencyMs: LATENCY_MS });
+	const customer = emu.seedCustomer({ externalId: 'bench-door' });
+	const perRun = DOOR.envelopes;
+	const txIds = emu.seedTransactions(customer.id, 50, { state: 'CONFIRMED', currency: 'USDT_TRX' }).map((t) => t.id);
+	await emu.start(0);
+	const sink = await startSink();
+	let userFolder = '';
+	/** @type {any} */
+	let n8n;
+	try {
+		const uf = await createUserFolder({ name: `bench-door-${process.pid}`, packageDir: ROOT });
+		userFolder = uf.userFolder;
+		await uf.importCredentials([{ ...CALYPSO_CRED.calypsoPayApi, type: 'calypsoPayApi', data: { ...emu.credentials } }]);
+		const trigger = (/** @type {boolean} */ confirmTransaction) =>
+			step('Calypso Pay Trigger', 'n8n-nodes-calypso-pay.calypsoPayTrigger', 1,
+				{ events: [FUNDS], confirmTransaction }, { credentials: CALYPSO_CRED, webhookId: crypto.randomUUID() });
+		const webhook = step('Webhook', 'webhook', 2,
+			{ httpMethod: 'POST', path: 'bench-door', responseMode: 'onReceived', options: {} },
+			{ webhookId: crypto.randomUUID() });
+		const list = [
+			{ key: 'webhook', title: "n8n's Webhook node", wf: doorWorkflow('benchDoorWebhook', webhook, sink.url) },
+			{ key: 'noConfirm', title: 'Calypso Pay Trigger, Confirm Transaction off', wf: doorWorkflow('benchDoorTrigNoC', trigger(false), sink.url) },
+			{ key: 'confirm', title: 'Calypso Pay Trigger, Confirm Transaction on', wf: doorWorkflow('benchDoorTrigConf', trigger(true), sink.url) },
+		];
+		await uf.importWorkflows(list.map((v) => v.wf));
+		for (const v of list) await uf.publish(v.wf.id);
+		n8n = await uf.start({ extraEnv: DOOR_ENV });
+		await waitFor(() => emu.subscriptions.length >= 2, 30000);
+		await new Promise((r) => setTimeout(r, 5000)); // n8n saves the subscriptions' keys once activation has finished
+		const urlOf = (/** @type {any} */ v) =>
+			v.key === 'webhook' ? `${n8n.url}/webhook/bench-door` : `${n8n.url}/webhook/${v.wf.nodes[0].webhookId}/webhook`;
+		const subscriptionOf = (/** @type {any} */ v) => emu.subscriptions.find((x) => x.url === urlOf(v));
+		const signer = v => subscriptionOf(v.key === 'webhook' ? list[1] : v);
+		let nextId = 1;
+		/** The same signed envelopes for the three (each trigger's own keys; the Webhook node gets the first's). @param {number} n */
+		const envelopesFor = (n) => {
+			const bodies = Array.from({ length: n }, (_, i) => ({
+				id: nextId++, createdDate: new Date().toISOString().replace(/Z$/, ''), level: 'SUCCESS',
+				service: 'CUSTOMER_PURSE', eventType: FUNDS,
+				data: { customerId: customer.id, transactionId: txIds[i % txIds.length], amount: 25, currency: 'USDT_TRX' },
+			}));
+			return Object.fromEntries(list.map((v) => {
+				const sub = signer(v);
+				return [v.key, bodies.map((b) => {
+					const body = JSON.stringify({ requestId: sub.requestId, ...b });
+					const sign = crypto.createHmac('sha512', sub.secretKey).update(body).digest('hex');
+					return { body, headers: { 'Content-Type': 'application/json', Key: sub.publicKey, Sign: sign } };
+				})];
+			}));
+		};
+		const settle = async (/** @type {number} */ expected) =>
+			assert(await waitFor(() => sink.hits() >= expected, 120000), `sink: ${sink.hits()} of ${expected} executions`);
+		const warm = envelopesFor(DOOR.warmUp);
+		for (const v of list) await sendDoor(urlOf(v), warm[v.key]);
+		let expected = DOOR.warmUp * list.length;
+		await settle(expected);
+		/** @type {Record<string, any[]>} */
+		const runs = { webhook: [], noConfirm: [], confirm: [] };
+		for (let run = 0; run < RUNS; run++) {
+			const envelopes = envelopesFor(perRun);
+			for (const v of list) {
+				const r = await sendDoor(urlOf(v), envelopes[v.key]);
+				expected += perRun;
+				await settle(expected);
+				runs[v.key].push(r);
+				log(`  run ${run + 1} ${v.key}: ${r.perSecond.toFixed(1)} deliveries/s, p50 ${ms(r.p50)}, p99 ${ms(r.p99)}`);
+			}
+		}
+		assert(sink.hits() === expected, `sink: ${sink.hits()} executions for ${expected} deliveries`);
+		const lookups = emu.requests.filter((r) => r.path.endsWith('transaction/get')).length;
+		return {
+			titles: Object.fromEntries(list.map((v) => [v.key, v.title])),
+			...Object.fromEntries(Object.entries(runs).map(([k, r]) => [k, { ...medians(r, ['perSecond', 'p50', 'p99']), runs: r }])),
+			lookups, apiLatencyMs: LATENCY_MS,
+		};
+	} finally {
+		await n8n?.stop();
+		await emu.stop();
+		await sink.close();
+		if (userFolder) fs.rmSync(userFolder, { recursive: true, force: true });
+	}
+}
+
+/** The "Trigger door" section of bench/RESULTS.md. @param {any} r5 */
+function doorSection(r5) {
+	const w = r5.webhook;
+	const row = (/** @type {string} */ key) => {
+		const r = r5[key];
+		const runs = r.runs.map((/** @type {any} */ x) => x.perSecond.toFixed(1)).join(', ');
+		return `| ${r5.titles[key]} | ${r.perSecond.toFixed(1)} (runs: ${runs}) | ${(r.perSecond / w.perSecond).toFixed(2)}x | ${ms(r.p50)} | ${ms(r.p99)} | ${(r.p99 / w.p99).toFixed(2)}x |`;
+	};
+	const rate = r5.noConfirm.perSecond / w.perSecond;
+	const p99 = r5.noConfirm.p99 / w.p99;
+	return [
+		Object.keys(DOOR_ENV).length ? '## Trigger door (n8n environment changed)' : '## Trigger door',
+		'',
+		`One \`n8n start\` (n8n ${N8N_VERSION}, regular mode, SQLite); ${DOOR.envelopes} signed envelopes a run, ${DOOR.inFlight} in flight, ` +
+			`to each workflow (start node → HTTP Request to a loopback sink); median of ${RUNS} runs, the variants interleaved; ` +
+			`Confirm Transaction's look-up against the emulator at ${r5.apiLatencyMs} ms latency.` +
+			(Object.keys(DOOR_ENV).length ? ` n8n environment: ${Object.entries(DOOR_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}.` : ''),
+		'',
+		'| Start node | deliveries/s | rate vs Webhook | p50 | p99 | p99 vs Webhook |',
+		'|---|---|---|---|---|---|',
+		row('webhook'), row('noConfirm'), row('confirm'),
+		'',
+		`Target (trigger without Confirm): rate ≥ 0.8x → ${rate.toFixed(2)}x ${verdict(rate >= 0.8)}; p99 ≤ 1.5x → ${p99.toFixed(2)}x ${verdict(p99 <= 1.5)}.`,
+		`Date: ${new Date().toISOString()}; load average (1 min) at start ${LOAD_AT_START}, at end ${os.loadavg()[0].toFixed(2)}.`,
+		'',
+	].join('\n');
+}
+
+/** `--only door`: part 5 alone, replacing the "Trigger door" section of RESULTS.md. */
+async function mainDoorOnly() {
+	log(`5. the trigger's door: ${DOOR.envelopes} signed envelopes × 3 start nodes (${RUNS} runs)`);
+	const section = doorSection(await benchDoor());
+	const file = path.join(__dirname, 'RESULTS.md');
+	const old = fs.readFileSync(file, 'utf8');
+	const title = Object.keys(DOOR_ENV).length ? '## Trigger door (n8n environment changed)' : '## Trigger door';
+	const re = new RegExp(`\\n${title.replace(/[()]/g, '\\$&')}\\n[\\s\\S]*?(?=\\n## |$)`);
+	fs.writeFileSync(file, re.test(old) ? old.replace(re, `\n${section}`) : `${old.trimEnd()}\n\n${section}`);
+	log(`\n${section}\nWritten to bench/RESULTS.md (Trigger door section)`);
+}
+
 /** `--only queue`: part 4 alone, replacing the "Queue mode" section of RESULTS.md (the rest is kept as it is). */
 async function mainQueueOnly() {
 	if (!argv.includes('--no-build')) {
@@ -674,6 +872,7 @@ async function mainQueueOnly() {
 
 async function main() {
 	if (ONLY === 'queue') return mainQueueOnly();
+	if (ONLY === 'door') return mainDoorOnly();
 	const t0 = performance.now();
 	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'calypso-bench-'));
 	/** @type {any} */
@@ -693,6 +892,10 @@ async function main() {
 		const r3 = benchSigning(built.signing);
 		log(`4. queue mode: burst of ${QUEUE.burst}, deliveries per second (${RUNS} runs)`);
 		report(r1, r2, r3, await benchQueue(), performance.now() - t0);
+		log(`5. the trigger's door: ${DOOR.envelopes} signed envelopes × 3 start nodes (${RUNS} runs)`);
+		const section = doorSection(await benchDoor());
+		fs.appendFileSync(path.join(__dirname, 'RESULTS.md'), `\n${section}`);
+		log(`\n${section}`);
 	} finally {
 		fs.rmSync(tmp, { recursive: true, force: true });
 	}

@@ -1,4 +1,7 @@
+import { sleep } from 'n8n-workflow';
 import type { IDataObject } from 'n8n-workflow';
+
+import type { SubscriptionKeys } from './delivery';
 
 /**
  * Which Calypso events the trigger has already acknowledged, so that Calypso's re-deliveries (it re-sends an event
@@ -23,12 +26,19 @@ import type { IDataObject } from 'n8n-workflow';
  * The pure parts are here; `webhook.ts` wires them to the request.
  */
 
-/** Event id → when the trigger acknowledged it (epoch seconds). */
+/**
+ * Event id → the event's time (epoch seconds): its `createdDate` read as UTC (Calypso writes it without a time zone;
+ * whatever its zone, every entry and every check uses the same reading), or when it was let through when the event
+ * has no readable `createdDate`. Records written by earlier versions hold the acknowledgement time: nearly the same.
+ */
 export type Seen = Record<string, number>;
 
 export const SEEN_LIMITS = {
-	/** Calypso re-sends for about 34 h; two hours more. */
-	maxAgeS: 36 * 3600,
+	/**
+	 * Calypso re-sends for about 34 h. `createdDate` carries no time zone and is read as UTC: 14 h more, so that
+	 * no retry of an event Calypso still re-sends looks older than this, whatever zone Calypso writes in.
+	 */
+	maxAgeS: 48 * 3600,
 	/** The newest ids kept in the record (about 40 bytes each in the static data). */
 	maxIds: 2000,
 };
@@ -56,11 +66,35 @@ export function mergeSeen(...records: Seen[]): Seen {
 
 /** The record within its bounds: nothing older than `maxAgeS`, at most the `maxIds` newest, oldest first. */
 export function pruneSeen(seen: Seen, nowS: number, limits = SEEN_LIMITS): Seen {
+	const entries = Object.values(seen);
+	if (entries.length <= limits.maxIds && entries.every((at) => nowS - at <= limits.maxAgeS)) return seen;
 	const kept = Object.entries(seen)
 		.filter(([, at]) => nowS - at <= limits.maxAgeS)
 		.sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0))
 		.slice(-limits.maxIds);
 	return Object.fromEntries(kept);
+}
+
+/**
+ * The oldest event time (epoch s) the record still recognises: an event older than this may have been let through
+ * and then pruned (older than `maxAgeS`, or older than the oldest of a full record of the `maxIds` newest), so a
+ * delivery of it cannot be told from a replay. Newer events that were let through are all in the record.
+ */
+export function coveredFrom(seen: Seen, nowS: number, limits = SEEN_LIMITS): number {
+	const byAge = nowS - limits.maxAgeS;
+	const times = Object.values(seen);
+	if (times.length < limits.maxIds) return byAge;
+	let oldest = Infinity;
+	for (const at of times) if (at < oldest) oldest = at;
+	return Math.max(byAge, oldest);
+}
+
+/** `createdDate` as epoch seconds: an ISO date-time without a zone is read as UTC; undefined when unreadable. */
+export function eventTimeS(createdDate: unknown): number | undefined {
+	if (typeof createdDate !== 'string') return undefined;
+	const local = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(createdDate.trim());
+	const ms = Date.parse(local ? `${createdDate.trim().replace(' ', 'T')}Z` : createdDate);
+	return Number.isFinite(ms) ? Math.floor(ms / 1000) : undefined;
 }
 
 /** Same ids with the same times. */
@@ -74,7 +108,38 @@ export interface RecordHolder {
 	seen?: unknown;
 }
 
+/** What the record and this process's memory say about an event (DeliveryMemory.classify). */
+export type Verdict = 'new' | 'repeated' | 'in flight' | 'too old';
+
 type Entry = { state: 'processing' } | { state: 'handed' | 'done'; at: number };
+
+/** What the response object (Node's ServerResponse) shows of n8n's answer to a request. */
+export interface AnswerState {
+	/** n8n has sent its answer, or tried to: also true when the caller had hung up before. */
+	readonly writableEnded: boolean;
+	readonly statusCode: number;
+}
+
+const pendingKey = (scope: string, id: string) => `${scope}\u0000${id}`;
+
+interface Pending {
+	scope: string;
+	id: string;
+	holder: RecordHolder;
+	answer: AnswerState;
+	sinceMs: number;
+}
+
+/**
+ * The one loop per process that follows the events handed to n8n until n8n has answered their request: every
+ * `everyMs` it marks each one's record changed again (an O(1) assignment, whatever the record's size; see
+ * `DeliveryMemory.handOver`) for at most `remarkForMs`, and settles those n8n has answered. One n8n never answers
+ * within `giveUpMs` is released (Calypso's retry is then processed).
+ */
+export const WATCH = { everyMs: 2, remarkForMs: 60_000, giveUpMs: 10 * 60_000 };
+
+/** How long a process keeps a subscription's opened keys, or the finding that there are none, before looking again. */
+export const KEYS_WINDOW_MS = 60_000;
 
 /**
  * One n8n process's memory of events, per subscription (scope): at most `maxIdsPerScope` ids for each of the
@@ -89,6 +154,14 @@ export class DeliveryMemory {
 	private readonly scopes = new Map<
 		string,
 		{ ids: Map<string, Entry>; holders: RecordHolder[]; revoked: Set<string> }
+	>();
+
+	/** Events handed to n8n and not answered yet, by scope and id. */
+	private readonly pending = new Map<string, Pending>();
+	private watching = false;
+	private readonly keyCache = new Map<
+		string,
+		{ stamp: string; untilMs: number; keys: Promise<Partial<SubscriptionKeys>> }
 	>();
 
 	constructor(
@@ -124,6 +197,11 @@ export class DeliveryMemory {
 	/** 'processing', 'handed', 'done' (acknowledged here, or found in a loaded record), or undefined. */
 	state(scope: string, id: string): Entry['state'] | undefined {
 		return this.scopes.get(scope)?.ids.get(id)?.state;
+	}
+
+	/** An id handed over here and then not answered 2xx: left out of this process's records until processed again. */
+	revoked(scope: string, id: string): boolean {
+		return this.scopes.get(scope)?.revoked.has(id) ?? false;
 	}
 
 	/** Remembers the ids of a loaded record as acknowledged (the record holds acknowledged events), except revoked ones. */
@@ -208,5 +286,119 @@ export class DeliveryMemory {
 
 	get size(): number {
 		return this.scopes.size;
+	}
+
+	// ---- The interface webhook.ts uses: classify an event, repair the record, start an event, release it. ----
+
+	/**
+	 * What an event is for this subscription (`scope`), given the record loaded with the request and the event's
+	 * time: in flight in this process, repeated (acknowledged here or in the record), too old for the record to tell
+	 * it from a replay (`coveredFrom`), or new — then it is marked as being processed here.
+	 */
+	classify(scope: string, id: string, loaded: Seen, timeS: number | undefined, nowS: number): Verdict {
+		const pending = this.pending.get(pendingKey(scope, id));
+		if (pending?.answer.writableEnded) this.settle(pending); // answered a moment ago: the loop has not looked yet
+		const state = this.state(scope, id);
+		if (state === 'processing' || state === 'handed') return 'in flight';
+		if (state === 'done' || (loaded[id] !== undefined && !this.revoked(scope, id))) return 'repeated';
+		if (timeS !== undefined && timeS < coveredFrom(loaded, nowS)) return 'too old';
+		this.begin(scope, id);
+		return 'new';
+	}
+
+	/** Sets the record n8n saves with this request: what it loaded and what this process knows, when that differs. */
+	writeRecord(scope: string, holder: RecordHolder, loaded: Seen, nowS: number): void {
+		this.absorb(scope, loaded);
+		const next = this.record(scope, loaded, nowS);
+		if (sameSeen(next, loaded)) return;
+		holder.seen = next;
+		this.track(scope, holder);
+	}
+
+	/**
+	 * A new event goes to n8n: recorded (with its time `atS`) in this request's record (`holder`) and in the
+	 * records of this process's requests n8n has not saved yet, and followed until n8n has answered (`watch`).
+	 */
+	start(
+		scope: string,
+		id: string,
+		atS: number,
+		holder: RecordHolder,
+		loaded: Seen,
+		answer: AnswerState,
+	): void {
+		const nowS = Math.floor(Date.now() / 1000);
+		this.handOver(scope, id, atS, nowS);
+		this.writeRecord(scope, holder, loaded, nowS);
+		this.watch(scope, id, holder, answer, Date.now());
+	}
+
+	/**
+	 * A subscription's keys, loaded at most once per `KEYS_WINDOW_MS` for the same stored keys (`stamp`), whether
+	 * they opened or not; concurrent requests share one load. A load that fails counts as "no keys".
+	 */
+	async keys(
+		scope: string,
+		stamp: string,
+		nowMs: number,
+		load: () => Promise<Partial<SubscriptionKeys>>,
+	): Promise<Partial<SubscriptionKeys>> {
+		const cached = this.keyCache.get(scope);
+		if (cached && cached.stamp === stamp && nowMs < cached.untilMs) return await cached.keys;
+		const keys = load().catch(() => ({}));
+		this.keyCache.delete(scope);
+		this.keyCache.set(scope, { stamp, untilMs: nowMs + KEYS_WINDOW_MS, keys });
+		while (this.keyCache.size > this.maxScopes) {
+			this.keyCache.delete(this.keyCache.keys().next().value as string);
+		}
+		return await keys;
+	}
+
+	/**
+	 * Follows an event handed to n8n until n8n has answered its request (`answer`), then acknowledges it (2xx) or
+	 * releases it (anything else). A caller that hung up changes nothing: n8n still starts the execution, saves the
+	 * record and ends the response, whose status then decides. Meanwhile the request's record (`holder`) is marked
+	 * changed again and again, so that n8n saves it (see `WATCH`).
+	 */
+	watch(scope: string, id: string, holder: RecordHolder, answer: AnswerState, nowMs: number): void {
+		this.pending.set(pendingKey(scope, id), { scope, id, holder, answer, sinceMs: nowMs });
+		if (!this.watching) void this.watchAnswers();
+	}
+
+	/** Events handed to n8n whose answer is not out yet. */
+	get unanswered(): number {
+		return this.pending.size;
+	}
+
+	/** n8n answered (2xx: acknowledged; anything else: released), or gave no answer in time (released). */
+	private settle(pending: Pending): void {
+		this.pending.delete(pendingKey(pending.scope, pending.id));
+		const { answer } = pending;
+		if (answer.writableEnded && answer.statusCode >= 200 && answer.statusCode < 300) {
+			this.acknowledge(pending.scope, pending.id);
+		} else {
+			this.release(pending.scope, pending.id);
+		}
+	}
+
+	private async watchAnswers(): Promise<void> {
+		this.watching = true;
+		try {
+			while (this.pending.size > 0) {
+				await sleep(WATCH.everyMs);
+				const nowMs = Date.now();
+				for (const pending of this.pending.values()) {
+					const { answer, holder } = pending;
+					if (answer.writableEnded || nowMs - pending.sinceMs > WATCH.giveUpMs) {
+						this.settle(pending);
+					} else if (nowMs - pending.sinceMs <= WATCH.remarkForMs) {
+						const seen = holder.seen;
+						holder.seen = seen;
+					}
+				}
+			}
+		} finally {
+			this.watching = false;
+		}
 	}
 }

@@ -116,7 +116,7 @@ async function main() {
 
 	const emu = createEmulator();
 	const customer = emu.seedCustomer({ externalId: 'user-42', email: 'user-42@example.com' });
-	const [deposit, second, slow, ...burstTransactions] = emu.seedTransactions(customer.id, 3 + BURST, {
+	const [deposit, second, slow, hungUp, ...burstTransactions] = emu.seedTransactions(customer.id, 4 + BURST, {
 		currency: 'USDT_TRX',
 		state: 'CONFIRMED',
 		amount: 25,
@@ -292,30 +292,55 @@ async function main() {
 		);
 		say(`  (the slow delivery was answered after ${slowMs} ms)`);
 
+		say('Calypso hangs up while the trigger confirms the transaction');
+		emu.options.latencyMs = 1500;
+		const gone = await emu
+			.deliverEvent(subscription.requestId, { transactionId: hungUp.id }, { timeoutMs: 300 })
+			.then(
+				(d) => `answered ${d.status}`,
+				() => 'hung up',
+			);
+		const goneId = emu.deliveries[emu.deliveries.length - 1].id;
+		await waitFor(() => sink.hits.length >= 4, 20000);
+		emu.options.latencyMs = 0;
+		let afterHangUp = await emu.deliverEvent(subscription.requestId, {}, { redeliver: goneId });
+		for (let i = 0; i < 20 && afterHangUp.status === 503; i++) {
+			await pause(250);
+			afterHangUp = await emu.deliverEvent(subscription.requestId, {}, { redeliver: goneId });
+		}
+		await pause(1500);
+		check('the event whose caller hung up runs once; its re-delivery is answered 200 "already received"', () => {
+			assert.equal(gone, 'hung up');
+			assert.equal(afterHangUp.status, 200, JSON.stringify(afterHangUp.body));
+			assert.deepEqual(afterHangUp.body, { message: `Event ${goneId} was already received; ignored` });
+			assert.equal(sink.hits.length, 4);
+			assert.equal(sink.hits[3].event?.eventId, goneId);
+		});
+
 		say(`a burst of ${BURST} concurrent deliveries`);
 		const burstSent = Date.now();
 		const burst = await Promise.all(
 			burstTransactions.map((t) => emu.deliverEvent(subscription.requestId, { transactionId: t.id })),
 		);
 		const burstMs = Date.now() - burstSent;
-		await waitFor(() => sink.hits.length >= 3 + BURST, 30000);
+		await waitFor(() => sink.hits.length >= 4 + BURST, 30000);
 		await pause(1500);
 		check(`${BURST} concurrent new events: each answered 200 and run once`, () => {
 			assert.deepEqual(
 				burst.map((d) => d.status),
 				Array(BURST).fill(200),
 			);
-			assert.equal(sink.hits.length, 3 + BURST);
+			assert.equal(sink.hits.length, 4 + BURST);
 			assert.deepEqual(
 				sink.hits
-					.slice(3)
+					.slice(4)
 					.map((h) => h.event?.eventId)
 					.sort(),
 				burst.map((d) => d.id).sort(),
 			);
 		});
 		say(`  (the burst was answered in ${burstMs} ms in all)`);
-		const acknowledged = [first.id, credited.id, slowId, ...burst.map((d) => d.id)];
+		const acknowledged = [first.id, credited.id, slowId, goneId, ...burst.map((d) => d.id)];
 
 		const rest = await restClient(n8n.url, OWNER);
 		const executions = await rest(

@@ -26,11 +26,11 @@ describe('the seen-event record (pure)', () => {
 		expect(mergeSeen({ a: 1, b: 5 }, { b: 3, c: 2 }, {})).toEqual({ a: 1, b: 5, c: 2 });
 	});
 
-	test('pruneSeen drops what is older than 36 h (Calypso re-sends for about 34 h)', () => {
+	test('pruneSeen drops what is older than 48 h (Calypso re-sends for about 34 h; createdDate has no time zone)', () => {
 		const now = 100 * H;
-		expect(SEEN_LIMITS.maxAgeS).toBe(36 * H);
-		const seen = { old: now - 36 * H - 1, edge: now - 36 * H, recent: now - 60 };
-		expect(pruneSeen(seen, now)).toEqual({ edge: now - 36 * H, recent: now - 60 });
+		expect(SEEN_LIMITS.maxAgeS).toBe(48 * H);
+		const seen = { old: now - 48 * H - 1, edge: now - 48 * H, recent: now - 60 };
+		expect(pruneSeen(seen, now)).toEqual({ edge: now - 48 * H, recent: now - 60 });
 	});
 
 	test('pruneSeen keeps the newest maxIds, oldest first', () => {
@@ -122,6 +122,49 @@ describe('DeliveryMemory (one process, pure)', () => {
 	});
 });
 
+describe('DeliveryMemory.watch: one loop for every event handed to n8n', () => {
+	test("re-marks each record with one O(1) assignment (the same object, never a copy), and settles on n8n's answer", async () => {
+		const memory = new DeliveryMemory();
+		const big: Record<string, number> = {};
+		for (let i = 0; i < SEEN_LIMITS.maxIds; i++) big[String(i)] = 1000 + i;
+		const assigned: unknown[][] = [];
+		const holders = Array.from({ length: 8 }, (_, i) => {
+			const values: unknown[] = [];
+			assigned.push(values);
+			let seen: unknown = big;
+			return {
+				get seen() {
+					return seen;
+				},
+				set seen(value: unknown) {
+					values.push(value);
+					seen = value;
+				},
+				index: i,
+			};
+		});
+		const answers = holders.map(() => ({ writableEnded: false, statusCode: 0 }));
+		holders.forEach((holder, i) => {
+			memory.begin('s', String(i));
+			memory.handOver('s', String(i), 50, 60);
+			memory.watch('s', String(i), holder, answers[i], Date.now());
+		});
+		await until(() => assigned.every((values) => values.length >= 3), 'a few re-marks of every record');
+		expect(assigned.flat().every((value) => value === big)).toBe(true);
+		expect(memory.unanswered).toBe(8);
+		answers.forEach((answer, i) =>
+			Object.assign(answer, { writableEnded: true, statusCode: i % 2 ? 200 : 500 }),
+		);
+		await until(() => memory.unanswered === 0, 'every answer settled');
+		expect(holders.map((_, i) => memory.state('s', String(i)))).toEqual(
+			holders.map((_, i) => (i % 2 ? 'done' : undefined)),
+		);
+		const counts = assigned.map((values) => values.length);
+		await sleep(20);
+		expect(assigned.map((values) => values.length)).toEqual(counts); // the loop has stopped
+	});
+});
+
 const server = useEmulator();
 
 async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -165,18 +208,19 @@ describe('de-duplication through the webhook (n8n contexts, whole-column static 
 		expect(startedIds()).toEqual([id]);
 	});
 
-	test('an in-flight re-delivery is refused, the first then fails (500): Calypso’s next retry is processed', async () => {
+	test('an in-flight re-delivery is refused while the first one’s look-up fails; the first is then acknowledged with the error', async () => {
 		const { requestId, transactions } = await setup();
 		server.emulator.injectFault({ path: 'transaction/get', status: 503, times: 3, delayMs: 150 });
 		const first = server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
 		await until(() => harness.received.length === 1, 'the first delivery');
 		const id = server.emulator.deliveries[0].id;
 		expect((await server.emulator.deliverEvent(requestId, {}, { redeliver: id })).status).toBe(503);
-		expect((await first).status).toBe(500);
-		expect(seenIds()).toEqual([]); // n8n saves nothing when webhook() throws
+		expect((await first).status).toBe(200);
+		expect(seenIds()).toEqual([id]);
 		const retry = await server.emulator.deliverEvent(requestId, {}, { redeliver: id });
 		expect(retry.status).toBe(200);
 		expect(startedIds()).toEqual([id]);
+		expect(harness.started[0].workflowData![0][0].json).toMatchObject({ transaction: null });
 	}, 20_000);
 
 	test('the record is saved with the 200: after a restart (memory gone) a re-delivery starts nothing', async () => {
