@@ -2,7 +2,10 @@
  * The Customer parameter (a resource locator): by ID, by External ID (one customer/external/get per distinct value
  * per run, shared by concurrent items), none or several found, and workflows saved with a plain Customer ID string.
  */
+import { NodeHelpers } from 'n8n-workflow';
 import type { INodeParameters } from 'n8n-workflow';
+
+import { CalypsoPay } from '../../nodes/CalypsoPay/CalypsoPay.node';
 
 import { runNode } from '../helpers/engine';
 import { useEmulator } from '../helpers/calypso';
@@ -236,6 +239,56 @@ describe('workflows saved before the locator', () => {
 			[{ id: customer.id }],
 		);
 		expect(run.items[0].json).toMatchObject({ id: customer.id });
+		expect(paths()).toEqual(['customer/get']);
+	});
+});
+
+describe('node version 1.1: a new Customer field starts By ID', () => {
+	test('a v1.1 node with the default mode and a typed UUID runs; an untouched one does not start', async () => {
+		const customer = server.emulator.seedCustomer();
+		// What the editor holds for a new 1.1 node (its default, mode By ID) once a Customer ID is typed into it.
+		const loaded = NodeHelpers.getNodeParameters(
+			new CalypsoPay().description.properties,
+			{ resource: 'customer', operation: 'block' },
+			true,
+			false,
+			{ typeVersion: 1.1, parameters: {} } as never,
+			new CalypsoPay().description,
+		) as INodeParameters;
+		expect(loaded.customerId).toEqual({ __rl: true, mode: 'id', value: '' });
+		const typed = { ...loaded, customerId: { ...(loaded.customerId as object), value: customer.id } };
+		const run = await runNode(server.credentials, typed, [{}], { typeVersion: 1.1 });
+		expect(run.status).toBe('success');
+		expect(run.items[0].json).toMatchObject({ id: customer.id, blocked: true });
+		// Saved untouched (n8n leaves a default out of the saved workflow): the engine fills in 1.1's default, an empty
+		// required field, and refuses to start, as it does for version 1's ''.
+		for (const typeVersion of [1, 1.1]) {
+			await expect(
+				runNode(server.credentials, { resource: 'customer', operation: 'block' }, [{}], { typeVersion }),
+			).rejects.toThrow(/has issues/); // n8n 2.41: "The 'Calypso' node has issues: Parameter "Customer" is required."
+		}
+		expect(paths()).toEqual(['customer/block']);
+	});
+
+	test('a v1 node with a plain Customer ID string still runs; a value typed with no mode picked is still an ID', async () => {
+		const customer = server.emulator.seedCustomer();
+		const run = await runNode(
+			server.credentials,
+			{ resource: 'customer', operation: 'get', customerId: customer.id },
+			[{}],
+			{ typeVersion: 1 },
+		);
+		expect(run.items[0].json).toMatchObject({ id: customer.id });
+		// A value typed before a mode was picked (v1's '' default): an ID, with the hint to pick By External ID if not.
+		const unpicked = await runNode(
+			server.credentials,
+			{ resource: 'customer', operation: 'get', customerId: { __rl: true, mode: '', value: 'user-1' } },
+			[{}],
+			{ typeVersion: 1 },
+		);
+		expect((unpicked.error as { description?: string } | undefined)?.description).toMatch(
+			/pick By External ID/,
+		);
 		expect(paths()).toEqual(['customer/get']);
 	});
 });

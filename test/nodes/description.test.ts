@@ -365,33 +365,52 @@ describe('the Customer parameter is a resource locator: by ID or by External ID'
 		['purse', 'getAll'],
 		['transaction', 'getMany'],
 	];
-	const node = (parameters: Record<string, unknown>) =>
+	const node = (parameters: Record<string, unknown>, typeVersion = 1) =>
 		({
 			id: 'n',
 			name: 'Calypso Pay',
 			type: 'n8n-nodes-calypso-pay.calypsoPay',
-			typeVersion: 1,
+			typeVersion,
 			position: [0, 0],
 			parameters,
 		}) as never;
 	/** The parameters n8n holds for a node saved with `saved` (the editor and the engine both run this). */
-	const loaded = (saved: Record<string, unknown>) =>
-		NodeHelpers.getNodeParameters(action.properties, saved as never, true, false, node(saved), action);
-	const issues = (parameters: Record<string, unknown>) =>
-		NodeHelpers.getNodeParametersIssues(action.properties, node(parameters), action)?.parameters?.customerId;
+	const loaded = (saved: Record<string, unknown>, typeVersion = 1) =>
+		NodeHelpers.getNodeParameters(
+			action.properties,
+			saved as never,
+			true,
+			false,
+			node(saved, typeVersion),
+			action,
+		);
+	/** What n8n saves of those parameters: only what differs from the default of the node's version. */
+	const saved = (parameters: Record<string, unknown>, typeVersion: number) =>
+		NodeHelpers.getNodeParameters(
+			action.properties,
+			parameters as never,
+			false,
+			false,
+			node(parameters, typeVersion),
+			action,
+		);
+	const issues = (parameters: Record<string, unknown>, typeVersion = 1) =>
+		NodeHelpers.getNodeParametersIssues(action.properties, node(parameters, typeVersion), action)?.parameters
+			?.customerId;
 
-	test('every operation that takes a customer offers the modes By ID and By External ID', () => {
+	test('every operation that takes a customer offers the modes By ID and By External ID, in both versions', () => {
 		const fields = action.properties.filter((property) => property.name === 'customerId');
-		expect(
-			fields
-				.map(
-					(field) =>
-						`${field.displayOptions?.show?.resource?.[0]}.${field.displayOptions?.show?.operation?.[0]}`,
-				)
-				.sort(),
-		).toEqual(takesCustomer.map(([resource, operation]) => `${resource}.${operation}`).sort());
+		const where = (field: INodeProperties) =>
+			`${field.displayOptions?.show?.resource?.[0]}.${field.displayOptions?.show?.operation?.[0]}`;
+		const expected = takesCustomer.map(([resource, operation]) => `${resource}.${operation}`).sort();
+		// One declaration per node version (n8n shows the one whose @version matches), same place, name and modes.
+		for (const version of [1, 1.1]) {
+			const shown = fields.filter((field) => forVersion(field.displayOptions, version).shown);
+			expect(shown.map(where).sort()).toEqual(expected);
+		}
+		expect(fields).toHaveLength(2 * takesCustomer.length);
 		for (const field of fields) {
-			expect(field).toMatchObject({ type: 'resourceLocator', required: true, default: '' });
+			expect(field).toMatchObject({ type: 'resourceLocator', required: true });
 			expect(field.modes?.map((mode) => [mode.name, mode.displayName])).toEqual([
 				['id', 'By ID'],
 				['externalId', 'By External ID'],
@@ -399,14 +418,33 @@ describe('the Customer parameter is a resource locator: by ID or by External ID'
 		}
 	});
 
-	test('n8n keeps a saved plain Customer ID string as it is, and a new node starts empty', () => {
+	test('version 1 keeps its default "", version 1.1 starts By ID (n8n\'s locator default shape)', () => {
+		const fields = action.properties.filter((property) => property.name === 'customerId');
+		const defaultsIn = (version: number) =>
+			fields.filter((field) => forVersion(field.displayOptions, version).shown).map((field) => field.default);
+		expect(defaultsIn(1)).toEqual(takesCustomer.map(() => ''));
+		expect(defaultsIn(1.1)).toEqual(takesCustomer.map(() => ({ mode: 'id', value: '' })));
+	});
+
+	test('n8n keeps a saved plain Customer ID string as it is; a new v1 node starts empty, a new v1.1 node By ID', () => {
 		const id = '3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a';
+		const locator = { __rl: true, mode: 'externalId', value: 'user-1' };
 		for (const [resource, operation] of takesCustomer) {
-			expect(loaded({ resource, operation, customerId: id })?.customerId).toBe(id);
+			for (const version of [1, 1.1]) {
+				expect(loaded({ resource, operation, customerId: id }, version)?.customerId).toBe(id);
+				expect(loaded({ resource, operation, customerId: locator }, version)?.customerId).toEqual(locator);
+			}
 			expect(loaded({ resource, operation })?.customerId).toBe('');
-			const locator = { __rl: true, mode: 'externalId', value: 'user-1' };
-			expect(loaded({ resource, operation, customerId: locator })?.customerId).toEqual(locator);
+			expect(loaded({ resource, operation }, 1.1)?.customerId).toEqual({ __rl: true, mode: 'id', value: '' });
 		}
+	});
+
+	test('a new v1.1 node saved as it is loads back By ID; a v1 node saved without a customer stays ""', () => {
+		const base = { resource: 'customer', operation: 'block' };
+		const fresh = loaded(base, 1.1) as Record<string, unknown>;
+		const kept = saved(fresh, 1.1) as Record<string, unknown>;
+		expect(loaded(kept, 1.1)?.customerId).toEqual({ __rl: true, mode: 'id', value: '' });
+		expect(loaded(saved(loaded(base) as never, 1) as never)?.customerId).toBe('');
 	});
 
 	test('the editor flags an empty value and a typed ID that is not a UUID, not an expression', () => {
@@ -427,5 +465,10 @@ describe('the Customer parameter is a resource locator: by ID or by External ID'
 			'Parameter "Customer" is required.',
 		]);
 		expect(issues({ ...base, customerId: '' })).toEqual(['Parameter "Customer" is required.']);
+		// A new v1.1 node, untouched: the same flag as v1's empty value.
+		expect(issues(base, 1.1)).toEqual(['Parameter "Customer" is required.']);
+		expect(issues({ ...base, customerId: { __rl: true, mode: 'id', value: 'user-1' } }, 1.1)).toEqual([
+			'Not a Calypso customer ID: expected a UUID like 3f2c9a4e-8b1d-4c6f-9a2e-5d7b1c0e4f8a',
+		]);
 	});
 });

@@ -8,7 +8,7 @@ import { defineOperation } from './types';
  */
 export function customerIdOperation(path: string, listKey?: string) {
 	return defineOperation<CustomerRef>({
-		description: [fields.customerId],
+		description: fields.customerId,
 		prepare(i) {
 			return readCustomer.call(this, i);
 		},

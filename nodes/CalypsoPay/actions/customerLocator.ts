@@ -43,8 +43,9 @@ export function readCustomer(this: IExecuteFunctions, i: number, name = 'custome
 }
 
 /**
- * A Customer ID given without a mode (a plain string, or typed before a mode was picked: the editor shows a new node's
- * mode list empty, as the parameter's default stays ''). Not a UUID: the error says where External IDs go.
+ * A Customer ID given without a mode (a plain string, or typed before a mode was picked: the editor shows a new
+ * version 1 node's mode list empty, as its default stays ''; from 1.1 a new node starts By ID). Not a UUID: the error
+ * says where External IDs go.
  */
 function unpickedId(ctx: IExecuteFunctions, i: number, value: unknown): string {
 	return validate.uuid(

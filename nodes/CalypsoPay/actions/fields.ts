@@ -8,10 +8,10 @@ import { DEFAULT_RETRY } from '../transport';
 const UUID_PATTERN = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 
 /**
- * The customer an operation acts on, by Calypso's ID or by the External ID (customerLocator.ts reads it). The default
- * stays '' (a contract, test/nodes/defaults.v1.json): a plain string, as saved before the locator, is a Customer ID.
+ * The customer an operation acts on, by Calypso's ID or by the External ID (customerLocator.ts reads it). A plain
+ * string, as saved before the locator, is a Customer ID.
  */
-export const customerId: INodeProperties = {
+const customer: INodeProperties = {
 	displayName: 'Customer',
 	name: 'customerId',
 	type: 'resourceLocator',
@@ -46,6 +46,20 @@ export const customerId: INodeProperties = {
 		},
 	],
 };
+
+/**
+ * The Customer field, one declaration per node version (n8n shows the one whose `@version` matches): version 1 keeps
+ * its default '' (a contract, test/nodes/defaults.v1.json; the editor shows its mode list empty until a mode is
+ * picked); from 1.1 a new node starts By ID, with n8n's locator default shape (getNodeParameters adds `__rl: true`).
+ */
+export const customerId: INodeProperties[] = [
+	{ ...customer, displayOptions: { show: { '@version': [1] } } },
+	{
+		...customer,
+		default: { mode: 'id', value: '' },
+		displayOptions: { show: { '@version': [{ _cnd: { gte: 1.1 } }] } },
+	},
+];
 
 export const externalId: INodeProperties = {
 	displayName: 'External ID',

@@ -14,7 +14,7 @@ export interface UpdateParams {
 
 export const operation = defineOperation<UpdateParams>({
 	description: [
-		fields.customerId,
+		...fields.customerId,
 		{
 			displayName: 'Update Fields',
 			name: 'updateFields',

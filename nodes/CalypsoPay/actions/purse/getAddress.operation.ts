@@ -10,7 +10,7 @@ export interface GetAddressParams {
 
 export const operation = defineOperation<GetAddressParams>({
 	description: [
-		fields.customerId,
+		...fields.customerId,
 		{
 			displayName: 'Currency',
 			name: 'currency',

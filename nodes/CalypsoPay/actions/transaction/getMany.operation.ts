@@ -21,7 +21,7 @@ export interface GetManyParams {
 
 export const operation = defineOperation<GetManyParams>({
 	description: [
-		fields.customerId,
+		...fields.customerId,
 		{
 			displayName: 'Return All',
 			name: 'returnAll',
