@@ -2,8 +2,15 @@
  * Attack on issue 16's fixes (helper attack16): each test here states a promise of the README / CHANGELOG and FAILS
  * on the code it was written against. They are left as plain failing tests for the lead to fix.
  */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { WorkflowExecute } from 'n8n-core';
+import { Workflow, createRunExecutionData } from 'n8n-workflow';
+import type { IExecuteFunctions, INode, INodeExecutionData, INodeType, INodeTypes } from 'n8n-workflow';
+
 import { useEmulator } from '../helpers/calypso';
-import { runNode } from '../helpers/engine';
+import { createAdditionalData, runNode } from '../helpers/engine';
 
 const server = useEmulator();
 
@@ -145,5 +152,116 @@ describe('attack16: Create', () => {
 			customers: 1,
 			out: 1,
 		});
+	});
+});
+
+describe('attack16: the credential used from an HTTP Request node', () => {
+	/** What n8n's HTTP Request node (v4.4+, defaults) hands to requestWithAuthentication: legacy options. */
+	class HttpRequestLike implements INodeType {
+		description = {
+			displayName: 'HTTP Request (as n8n-nodes-base V3 builds it)',
+			name: 'httpRequestLike',
+			group: ['transform'],
+			version: 1,
+			description: 'test',
+			defaults: { name: 'HTTP' },
+			inputs: ['main'],
+			outputs: ['main'],
+			credentials: [{ name: 'calypsoPayApi', required: true }],
+			properties: [{ displayName: 'URL', name: 'url', type: 'string', default: '' }],
+		} as unknown as INodeType['description'];
+
+		async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+			const uri = this.getNodeParameter('url', 0) as string;
+			const response = (await this.helpers.requestWithAuthentication.call(this, 'calypsoPayApi', {
+				headers: {},
+				method: 'POST',
+				uri,
+				body: { payload: { customerId: '00000000-0000-4000-8000-000000000000' } },
+				json: true,
+				gzip: true,
+				followRedirect: true,
+				followAllRedirects: true,
+				resolveWithFullResponse: true,
+				simple: false,
+				sendCredentialsOnCrossOriginRedirect: false,
+			} as never)) as { statusCode: number };
+			return [[{ json: { statusCode: response.statusCode } }]];
+		}
+	}
+
+	// Promise (README, Credentials): "The credential signs only for its Base URL ... Calypso's signature covers the
+	// body, not the URL, so a signed request sent elsewhere would hand that host the API key and a body it could
+	// replay." (the Custom API Call route: an HTTP Request node with this credential). Break: the request goes to the
+	// Base URL, which answers 307 to another origin; the HTTP Request node follows redirects by default and n8n strips
+	// only Authorization on a cross-origin redirect, so the Key and Sign headers and the signed body reach the other
+	// host. Fix idea: in `signRequest`, when the request is not the node's own, turn redirects off
+	// (`disableFollowRedirect = true`; legacy `followRedirect = followAllRedirects = false`), as the credential Test does.
+	test('a 307 from the Base URL to another origin does not carry the Key, Sign or signed body there', async () => {
+		const received: Array<{ headers: Record<string, unknown>; body: string }> = [];
+		const other = http.createServer((req, res) => {
+			let body = '';
+			req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+			req.on('end', () => {
+				received.push({ headers: req.headers, body });
+				res.writeHead(200, { 'Content-Type': 'application/json' });
+				res.end('{}');
+			});
+		});
+		await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+		const { port } = other.address() as AddressInfo;
+		try {
+			server.emulator.injectFault({
+				path: 'customer/get',
+				status: 307,
+				body: {},
+				headers: { Location: `http://127.0.0.1:${port}/steal` },
+			});
+			const node: INode = {
+				id: 'h',
+				name: 'HTTP',
+				type: 'test.httpRequestLike',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: { url: `${server.credentials.baseUrl}/api/v1/customer-purse/customer/get` },
+				credentials: { calypsoPayApi: { id: '1', name: 'Calypso' } },
+			};
+			const types: Record<string, INodeType> = { 'test.httpRequestLike': new HttpRequestLike() };
+			const nodeTypes: INodeTypes = {
+				getByName: (type) => types[type],
+				getByNameAndVersion: (type) => types[type],
+				getKnownTypes: () => ({}),
+			};
+			const workflow = new Workflow({
+				id: 'wf',
+				name: 'attack',
+				nodes: [node],
+				connections: {},
+				nodeTypes,
+				active: false,
+				settings: {},
+			});
+			const workflowData = {
+				id: 'wf',
+				name: 'attack',
+				nodes: [node],
+				connections: {},
+				active: false,
+				settings: {},
+			};
+			const additionalData = createAdditionalData(server.credentials, workflowData as never);
+			const runData = createRunExecutionData({
+				executionData: { nodeExecutionStack: [{ node, data: { main: [[{ json: {} }]] }, source: null }] },
+			});
+			await new WorkflowExecute(additionalData, 'manual', runData).processRunExecutionData(workflow);
+			// The request did reach the Base URL (the redirect was answered there).
+			expect(server.emulator.requests.some((r) => r.path.endsWith('customer/get'))).toBe(true);
+			const leaked = received.filter(
+				(r) => r.headers.key !== undefined || r.headers.sign !== undefined || r.body.includes('"payload"'),
+			);
+			expect(leaked.map((r) => ({ key: r.headers.key, sign: r.headers.sign, body: r.body }))).toEqual([]);
+		} finally {
+			await new Promise<void>((resolve) => other.close(() => resolve()));
+		}
 	});
 });
