@@ -181,6 +181,39 @@ describe('attack16: Create', () => {
 			out: 1,
 		});
 	});
+	// Promise (README Options): "Only a refusal Calypso documents (an HTTP 4xx with an error code other than 000) is
+	// reported as a plain error; every other failure is treated as unclear" (recovery look-up, or "may or may not").
+	// Break: a create that landed and was then answered with a redirect to another origin (a misconfigured proxy or
+	// load balancer) fails with the plain "redirected the request to ..." error: no recovery look-up, no "may or may
+	// not", so a re-run creates a second customer. Fix idea: for a non-idempotent request, mark the redirect error
+	// ambiguous (markAmbiguous on a NodeApiError) so createOnce recovers.
+	test('create answered 302 to another origin after it landed: recovered or "may or may not", not a plain error', async () => {
+		server.emulator.injectFault({
+			path: 'customer/create',
+			afterProcessing: true,
+			status: 302,
+			body: {},
+			headers: { Location: 'http://127.0.0.2:9/elsewhere' },
+		});
+		const run = await runNode(
+			server.credentials,
+			{
+				resource: 'customer',
+				operation: 'create',
+				additionalFields: { email: 'ada@example.com', externalId: 'attack16-302' },
+			},
+			[{}],
+			{ continueOnFail: true },
+		);
+		const stored = customersWith('attack16-302');
+		expect(stored).toHaveLength(1);
+		const json = run.items[0]?.json ?? {};
+		if (json.error !== undefined) {
+			expect(String(json.error)).toMatch(/may or may not have been created/);
+		} else {
+			expect(json.id).toBe(stored[0].id);
+		}
+	});
 });
 
 describe('attack16: the credential used from an HTTP Request node', () => {
