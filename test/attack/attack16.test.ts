@@ -88,6 +88,37 @@ describe('attack16: Get Many', () => {
 		const finds = emulator.requests.filter((r) => r.path.endsWith('transaction/find'));
 		expect(finds.length).toBeLessThanOrEqual(5);
 	});
+	// Promise (CHANGELOG: Get Many "fills a Limit"; README: "reads the page size Calypso really used (it may cap the
+	// size asked for) and the page count"). The API notes leave open whether Calypso caps silently; a server that
+	// caps the rows but echoes the size asked for in `size` (page 1: 10 rows, size 20, total 3 pages) makes findAll
+	// plan one page for Limit 20 and stop there, as page 1 looks "short": 10 of 20 come back, no error.
+	// Fix idea: take the page size as min(size, rows on page 1) when page 1 is not the last page by `total`, or do not
+	// treat a short page as the end while `total` says more pages follow.
+	test('Limit 20, server caps at 10 but page 1 reports size 20 and 3 pages: 20 come back', async () => {
+		const emulator = server.emulator;
+		emulator.options.maxPageSize = 10;
+		const customer = emulator.seedCustomer();
+		emulator.seedTransactions(customer.id, 25);
+		const newestFirst = [...emulator.state.transactions.values()]
+			.filter((t) => t.customerId === customer.id)
+			.sort((a, b) => (a.createdDate < b.createdDate ? 1 : a.createdDate > b.createdDate ? -1 : 0))
+			.map(({ customerId: _customer, ...t }) => t);
+		emulator.injectFault({
+			path: 'transaction/find',
+			match: ({ body }) => (body?.payload as { pageNumber?: number } | undefined)?.pageNumber === 1,
+			status: 200,
+			body: { result: newestFirst.slice(0, 10), page: 1, size: 20, total: 3, totalElements: 25 },
+		});
+		const run = await runNode(server.credentials, {
+			resource: 'transaction',
+			operation: 'getMany',
+			customerId: customer.id,
+			returnAll: false,
+			limit: 20,
+		});
+		expect(run.status).toBe('success');
+		expect(run.items.map((item) => item.json.id)).toEqual(newestFirst.slice(0, 20).map((t) => t.id));
+	});
 });
 
 describe('attack16: Create', () => {
