@@ -2,15 +2,14 @@
  * Attack on issue 16's fixes (helper attack16): each test here states a promise of the README / CHANGELOG and FAILS
  * on the code it was written against. They are left as plain failing tests for the lead to fix.
  */
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
-
 import { WorkflowExecute } from 'n8n-core';
 import { Workflow, createRunExecutionData } from 'n8n-workflow';
-import type { IExecuteFunctions, INode, INodeExecutionData, INodeType, INodeTypes } from 'n8n-workflow';
+import type { INode, INodeType, INodeTypes } from 'n8n-workflow';
 
 import { useEmulator } from '../helpers/calypso';
 import { createAdditionalData, runNode } from '../helpers/engine';
+import { startEndpoint } from '../helpers/http-endpoint';
+import { HttpRequestLike } from './http-request-like';
 
 const server = useEmulator();
 
@@ -102,7 +101,7 @@ describe('attack16: Get Many', () => {
 		const newestFirst = [...emulator.state.transactions.values()]
 			.filter((t) => t.customerId === customer.id)
 			.sort((a, b) => (a.createdDate < b.createdDate ? 1 : a.createdDate > b.createdDate ? -1 : 0))
-			.map(({ customerId: _customer, ...t }) => t);
+			.map((t) => Object.fromEntries(Object.entries(t).filter(([key]) => key !== 'customerId')));
 		emulator.injectFault({
 			path: 'transaction/find',
 			match: ({ body }) => (body?.payload as { pageNumber?: number } | undefined)?.pageNumber === 1,
@@ -280,40 +279,6 @@ describe('attack16: Create', () => {
 });
 
 describe('attack16: the credential used from an HTTP Request node', () => {
-	/** What n8n's HTTP Request node (v4.4+, defaults) hands to requestWithAuthentication: legacy options. */
-	class HttpRequestLike implements INodeType {
-		description = {
-			displayName: 'HTTP Request (as n8n-nodes-base V3 builds it)',
-			name: 'httpRequestLike',
-			group: ['transform'],
-			version: 1,
-			description: 'test',
-			defaults: { name: 'HTTP' },
-			inputs: ['main'],
-			outputs: ['main'],
-			credentials: [{ name: 'calypsoPayApi', required: true }],
-			properties: [{ displayName: 'URL', name: 'url', type: 'string', default: '' }],
-		} as unknown as INodeType['description'];
-
-		async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-			const uri = this.getNodeParameter('url', 0) as string;
-			const response = (await this.helpers.requestWithAuthentication.call(this, 'calypsoPayApi', {
-				headers: {},
-				method: 'POST',
-				uri,
-				body: { payload: { customerId: '00000000-0000-4000-8000-000000000000' } },
-				json: true,
-				gzip: true,
-				followRedirect: true,
-				followAllRedirects: true,
-				resolveWithFullResponse: true,
-				simple: false,
-				sendCredentialsOnCrossOriginRedirect: false,
-			} as never)) as { statusCode: number };
-			return [[{ json: { statusCode: response.statusCode } }]];
-		}
-	}
-
 	// Promise (README, Credentials): "The credential signs only for its Base URL ... Calypso's signature covers the
 	// body, not the URL, so a signed request sent elsewhere would hand that host the API key and a body it could
 	// replay." (the Custom API Call route: an HTTP Request node with this credential). Break: the request goes to the
@@ -323,23 +288,17 @@ describe('attack16: the credential used from an HTTP Request node', () => {
 	// (`disableFollowRedirect = true`; legacy `followRedirect = followAllRedirects = false`), as the credential Test does.
 	test('a 307 from the Base URL to another origin does not carry the Key, Sign or signed body there', async () => {
 		const received: Array<{ headers: Record<string, unknown>; body: string }> = [];
-		const other = http.createServer((req, res) => {
-			let body = '';
-			req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-			req.on('end', () => {
-				received.push({ headers: req.headers, body });
-				res.writeHead(200, { 'Content-Type': 'application/json' });
-				res.end('{}');
-			});
+		const other = await startEndpoint((req, res) => {
+			received.push({ headers: req.headers, body: req.rawBody.toString() });
+			res.writeHead(200, { 'Content-Type': 'application/json' });
+			res.end('{}');
 		});
-		await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
-		const { port } = other.address() as AddressInfo;
 		try {
 			server.emulator.injectFault({
 				path: 'customer/get',
 				status: 307,
 				body: {},
-				headers: { Location: `http://127.0.0.1:${port}/steal` },
+				headers: { Location: `${other.url}/steal` },
 			});
 			const node: INode = {
 				id: 'h',
@@ -347,7 +306,10 @@ describe('attack16: the credential used from an HTTP Request node', () => {
 				type: 'test.httpRequestLike',
 				typeVersion: 1,
 				position: [0, 0],
-				parameters: { url: `${server.credentials.baseUrl}/api/v1/customer-purse/customer/get` },
+				parameters: {
+					url: `${server.credentials.baseUrl}/api/v1/customer-purse/customer/get`,
+					payload: '{"customerId": "00000000-0000-4000-8000-000000000000"}',
+				},
 				credentials: { calypsoPayApi: { id: '1', name: 'Calypso' } },
 			};
 			const types: Record<string, INodeType> = { 'test.httpRequestLike': new HttpRequestLike() };
@@ -385,7 +347,7 @@ describe('attack16: the credential used from an HTTP Request node', () => {
 			);
 			expect(leaked.map((r) => ({ key: r.headers.key, sign: r.headers.sign, body: r.body }))).toEqual([]);
 		} finally {
-			await new Promise<void>((resolve) => other.close(() => resolve()));
+			await other.close();
 		}
 	});
 });
