@@ -382,9 +382,11 @@ export class CalypsoClient {
 
 	/**
 	 * The one pagination function. Page 1 is fetched first; it tells the real page size (Calypso may cap the size
-	 * asked for), `total` pages and `totalElements`. The other pages needed — all of them, or just enough for
-	 * `limit` — are then fetched concurrently (bounded), each its own freshly signed request, and assembled in page
-	 * order with duplicates removed by id.
+	 * asked for, and may echo the size asked for: while more pages follow, page 1's row count is the size), `total`
+	 * pages and `totalElements`. The other pages needed — all of them, or just enough for `limit` — are then
+	 * fetched concurrently (bounded; one at a time in order when page 1 gave no `totalElements` to compare), each
+	 * its own freshly signed request, and assembled in page order with duplicates removed by id (by content for
+	 * rows without an id).
 	 *
 	 * Rows move while paging (a deposit arrives: newest first pushes every row one place down, oldest first makes
 	 * the last page grow). So while the last page fetched was full and brought new rows, and the answers say more
@@ -392,7 +394,8 @@ export class CalypsoClient {
 	 * in hand.
 	 *
 	 * Pages answered concurrently may come back in any order, so every page's `totalElements` is compared (see
-	 * `firstStalePage`): when a page saw fewer transactions than a page before it (it was answered before a
+	 * `firstStalePage`; next to a page whose answer has no count, pages are read again in order unless they
+	 * already were): when a page saw fewer transactions than a page before it (it was answered before a
 	 * deposit that the page before it saw, so a row may have moved onto it unseen, or a transaction went away),
 	 * the pages from there are read again, one at a time and in order; with a Limit the pages must show one
 	 * moment. When two rounds of re-reading do not settle it, the Find fails with "changed while they were being
@@ -406,9 +409,12 @@ export class CalypsoClient {
 		const answers: PageAnswer[] = [];
 		/** The most pages any answer reported (0 when none said). */
 		let reportedPages = 0;
+		/** Answers received so far: orders the answers (see `PageAnswer.since`). */
+		let answered = 0;
 		const fetchPage = async (pageNumber: number): Promise<IDataObject> => {
 			const of = reportedPages > 0 ? ` of ${reportedPages}` : '';
 			const where = `page ${pageNumber}${of}`;
+			const since = answered;
 			const page = await this.request(path, { ...query, pageNumber, pageSize }, { where });
 			const rows = page.result as IDataObject[];
 			if (!Array.isArray(rows)) throw wrongShapeError(this.node, path, 'result', page, where);
@@ -416,13 +422,22 @@ export class CalypsoClient {
 			answers[pageNumber - 1] = {
 				rows,
 				elements: typeof page.totalElements === 'number' ? page.totalElements : undefined,
+				since,
+				seq: ++answered,
 			};
 			return page;
 		};
 
 		const first = await fetchPage(1);
-		const size = typeof first.size === 'number' && first.size > 0 ? first.size : answers[0].rows.length;
 		const counted = typeof first.total === 'number';
+		const firstRows = answers[0].rows.length;
+		const reportedSize = typeof first.size === 'number' && first.size > 0 ? first.size : firstRows;
+		// A server may cap the rows and still echo the size asked for: while `total` says more pages follow, page 1
+		// is full, so its row count is the real page size.
+		const size =
+			counted && (first.total as number) > 1 && firstRows > 0
+				? Math.min(reportedSize, firstRows)
+				: reportedSize;
 		/** One page at a time from `next`: a server without a page count, or rows that moved past the pages read. */
 		const readOn = async (next: number): Promise<void> => {
 			for (;;) {
@@ -442,7 +457,9 @@ export class CalypsoClient {
 			}
 		};
 		try {
-			if (counted && size > 0) {
+			// Concurrent pages are checked against each other by their counts: without a count on page 1 they are
+			// read one at a time, in order, instead.
+			if (counted && size > 0 && answers[0].elements !== undefined) {
 				const planned = Math.min(first.total as number, MAX_PAGES, Math.ceil(want / size));
 				await runBounded(planned - 1, PAGE_CONCURRENCY, true, async (index) => {
 					await fetchPage(index + 2);
@@ -471,8 +488,8 @@ export class CalypsoClient {
 
 		const rows = answers.flatMap((answer) => answer.rows);
 		const { distinct } = tally(answers);
-		// `distinct` counts each row the first time its id came in: equal to all rows, there is nothing to remove.
-		const items = distinct === rows.length ? rows : uniqueById(rows);
+		// `distinct` counts each row the first time its key came in: equal to all rows, there is nothing to remove.
+		const items = distinct === rows.length ? rows : uniqueByKey(rows);
 		const expected = answers[0].elements;
 		if (options.returnAll && counted && expected !== undefined && items.length < expected) {
 			throw new NodeOperationError(
@@ -489,6 +506,10 @@ export class CalypsoClient {
 interface PageAnswer {
 	rows: IDataObject[];
 	elements?: number;
+	/** Answers the Find had received when this page was requested. */
+	since: number;
+	/** This answer's place among the Find's answers (1 = first answered). */
+	seq: number;
 }
 
 /** Rounds of re-reading pages that changed while a Find was paging, before it gives up. */
@@ -498,15 +519,24 @@ const CHANGED_DESCRIPTION =
 	'The transactions changed while they were being fetched page by page (some moved onto a page already read). Run the node again; nothing was returned from this attempt.';
 
 /**
- * Distinct rows (by id) of the pages in page order, and per page how many of its rows no page before it had.
+ * What makes a row the same row: its id, or (a row without an id) all of its content, so that a repeated page
+ * of rows without ids is not counted as new ones.
+ */
+function rowKey(row: IDataObject): unknown {
+	return row.id !== undefined ? row.id : `content:${JSON.stringify(row)}`;
+}
+
+/**
+ * Distinct rows (by `rowKey`) of the pages in page order, and per page how many of its rows no page before it had.
  */
 function tally(answers: PageAnswer[]): { distinct: number; fresh: number[] } {
 	const seen = new Set<unknown>();
 	const fresh = answers.map((answer) => {
 		let added = 0;
 		for (const row of answer?.rows ?? []) {
-			if (row.id !== undefined && seen.has(row.id)) continue;
-			seen.add(row.id);
+			const key = rowKey(row);
+			if (seen.has(key)) continue;
+			seen.add(key);
 			added++;
 		}
 		return added;
@@ -525,26 +555,42 @@ function tally(answers: PageAnswer[]): { distinct: number; fresh: number[] } {
  * rows must be one moment's first rows: one arrival at most between the pages, or they are read again.
  */
 export function firstStalePage(answers: PageAnswer[], returnAll: boolean): number | undefined {
-	const counts = answers.map((answer) => answer?.elements);
-	if (counts.length < 2 || counts.some((count) => count === undefined)) return undefined;
-	const known = counts as number[];
-	let most = known[0];
-	for (let page = 1; page < known.length; page++) {
-		if (known[page] < most) return known[page] < known[0] ? 1 : page + 1;
-		most = known[page];
+	if (answers.length < 2) return undefined;
+	// A page without a count cannot be compared with its neighbours. Next to one, a page is accepted only when it
+	// was requested after the page before it was answered (as a server without counts is read page by page);
+	// otherwise it is read again, in order.
+	for (let page = 1; page < answers.length; page++) {
+		const [before, answer] = [answers[page - 1], answers[page]];
+		const comparable = before.elements !== undefined && answer.elements !== undefined;
+		if (!comparable && answer.since < before.seq) return page + 1;
 	}
-	const spread = known[known.length - 1] - known[0];
+	const known = answers
+		.map((answer, index) => ({ page: index + 1, count: answer?.elements }))
+		.filter((entry): entry is { page: number; count: number } => entry.count !== undefined);
+	if (known.length === 0) return undefined;
+	let most = known[0].count;
+	for (const { page, count } of known.slice(1)) {
+		if (count < most) return count < known[0].count ? 1 : page;
+		most = count;
+	}
+	const spread = known[known.length - 1].count - known[0].count;
 	const repeated = tally(answers).distinct < countItems(answers);
-	if (spread === 0 && repeated) return 1;
-	if (!returnAll && spread > 1) return known.findIndex((count) => count !== known[0]) + 1;
+	if (spread === 0 && repeated && known.length > 1) return 1;
+	if (!returnAll && spread > 1) return known.find(({ count }) => count !== known[0].count)?.page;
 	return undefined;
 }
 
 function changedError(node: INode, answers: PageAnswer[]): NodeOperationError {
-	const counts = answers.map((answer) => answer.elements);
+	const counts = answers
+		.map((answer) => answer.elements)
+		.filter((count): count is number => count !== undefined);
+	const reported =
+		counts.length > 0
+			? `: Calypso reported ${Math.min(...counts)} to ${Math.max(...counts)} of them across the pages`
+			: '';
 	return new NodeOperationError(
 		node,
-		`The transactions changed while they were being fetched: Calypso reported ${Math.min(...(counts as number[]))} to ${Math.max(...(counts as number[]))} of them across the pages, also after reading them again`,
+		`The transactions changed while they were being fetched${reported}, also after reading them again`,
 		{ description: CHANGED_DESCRIPTION },
 	);
 }
@@ -576,12 +622,12 @@ function countItems(answers: PageAnswer[]): number {
 	return answers.reduce((sum, answer) => sum + (answer?.rows.length ?? 0), 0);
 }
 
-function uniqueById(items: IDataObject[]): IDataObject[] {
+function uniqueByKey(items: IDataObject[]): IDataObject[] {
 	const seen = new Set<unknown>();
 	return items.filter((item) => {
-		if (item.id === undefined) return true;
-		if (seen.has(item.id)) return false;
-		seen.add(item.id);
+		const key = rowKey(item);
+		if (seen.has(key)) return false;
+		seen.add(key);
 		return true;
 	});
 }
