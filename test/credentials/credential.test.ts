@@ -1,5 +1,12 @@
+import { WorkflowExecute } from 'n8n-core';
+import { Workflow, createRunExecutionData } from 'n8n-workflow';
+import type { INode, INodeType, INodeTypes } from 'n8n-workflow';
+
 import { testCredential } from '../helpers/credential-tester';
 import { useEmulator } from '../helpers/calypso';
+import { createAdditionalData } from '../helpers/engine';
+import { startEndpoint } from '../helpers/http-endpoint';
+import { HttpRequestLike } from '../helpers/http-request-like';
 import { sign } from '../emulator';
 
 const server = useEmulator();
@@ -109,7 +116,11 @@ describe("credential test: passes only on Calypso's successful answer", () => {
 		['a space inside', (url: string) => url.replace('127.0.0.1', '127.0.0.1 '), /contains a space/],
 		['a query', (url: string) => `${url}?x=1`, /has a query/],
 		['a backslash', (url: string) => `${url}\\api\\v1`, /contains a backslash/],
-		['a backslash before a user name', (url: string) => `http://evil.example\\@${url.slice(7)}`, /contains a backslash/],
+		[
+			'a backslash before a user name',
+			(url: string) => `http://evil.example\\@${url.slice(7)}`,
+			/contains a backslash/,
+		],
 	])(
 		'a Base URL with %s is refused, naming the field and the form, and nothing is sent',
 		async (_, make, why) => {
@@ -141,5 +152,79 @@ describe("credential test: passes only on Calypso's successful answer", () => {
 		});
 		expect(result).toMatchObject({ status: 'OK', message: 'Connection successful!' });
 		expect(server.emulator.requests.map((r) => [r.path, r.status])).toEqual([[TEST_PATH, 200]]);
+	});
+});
+
+describe('the credential used from an HTTP Request node', () => {
+	// Promise (README, Credentials): "The credential signs only for its Base URL ... Calypso's signature covers the
+	// body, not the URL, so a signed request sent elsewhere would hand that host the API key and a body it could
+	// replay." (the Custom API Call route: an HTTP Request node with this credential). Break: the request goes to the
+	// Base URL, which answers 307 to another origin; the HTTP Request node follows redirects by default and n8n strips
+	// only Authorization on a cross-origin redirect, so the Key and Sign headers and the signed body reach the other
+	// host. Fix idea: in `signRequest`, when the request is not the node's own, turn redirects off
+	// (`disableFollowRedirect = true`; legacy `followRedirect = followAllRedirects = false`), as the credential Test does.
+	test('a 307 from the Base URL to another origin does not carry the Key, Sign or signed body there', async () => {
+		const received: Array<{ headers: Record<string, unknown>; body: string }> = [];
+		const other = await startEndpoint((req, res) => {
+			received.push({ headers: req.headers, body: req.rawBody.toString() });
+			res.writeHead(200, { 'Content-Type': 'application/json' });
+			res.end('{}');
+		});
+		try {
+			server.emulator.injectFault({
+				path: 'customer/get',
+				status: 307,
+				body: {},
+				headers: { Location: `${other.url}/steal` },
+			});
+			const node: INode = {
+				id: 'h',
+				name: 'HTTP',
+				type: 'test.httpRequestLike',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: {
+					url: `${server.credentials.baseUrl}/api/v1/customer-purse/customer/get`,
+					payload: '{"customerId": "00000000-0000-4000-8000-000000000000"}',
+				},
+				credentials: { calypsoPayApi: { id: '1', name: 'Calypso' } },
+			};
+			const types: Record<string, INodeType> = { 'test.httpRequestLike': new HttpRequestLike() };
+			const nodeTypes: INodeTypes = {
+				getByName: (type) => types[type],
+				getByNameAndVersion: (type) => types[type],
+				getKnownTypes: () => ({}),
+			};
+			const workflow = new Workflow({
+				id: 'wf',
+				name: 'attack',
+				nodes: [node],
+				connections: {},
+				nodeTypes,
+				active: false,
+				settings: {},
+			});
+			const workflowData = {
+				id: 'wf',
+				name: 'attack',
+				nodes: [node],
+				connections: {},
+				active: false,
+				settings: {},
+			};
+			const additionalData = createAdditionalData(server.credentials, workflowData as never);
+			const runData = createRunExecutionData({
+				executionData: { nodeExecutionStack: [{ node, data: { main: [[{ json: {} }]] }, source: null }] },
+			});
+			await new WorkflowExecute(additionalData, 'manual', runData).processRunExecutionData(workflow);
+			// The request did reach the Base URL (the redirect was answered there).
+			expect(server.emulator.requests.some((r) => r.path.endsWith('customer/get'))).toBe(true);
+			const leaked = received.filter(
+				(r) => r.headers.key !== undefined || r.headers.sign !== undefined || r.body.includes('"payload"'),
+			);
+			expect(leaked.map((r) => ({ key: r.headers.key, sign: r.headers.sign, body: r.body }))).toEqual([]);
+		} finally {
+			await other.close();
+		}
 	});
 });

@@ -191,7 +191,11 @@ export function isAmbiguous(error: unknown): boolean {
  * A request that had no complete answer within Timeout (Ms): the deadline covers the whole exchange, body included,
  * so a server that trickles its answer does not hold the item.
  */
-export function calypsoTimeoutError(node: INode, timeoutMs: number, context: ErrorContext = {}): NodeApiError {
+export function calypsoTimeoutError(
+	node: INode,
+	timeoutMs: number,
+	context: ErrorContext = {},
+): NodeApiError {
 	const where = context.where ? ` (${context.where})` : '';
 	return new NodeApiError(
 		node,
@@ -221,15 +225,40 @@ export function cancelledError(node: INode, context: ErrorContext = {}): NodeApi
  * A 2xx answer to a request that must not be sent twice (customer/create) without a readable body: cut off after
  * the headers, empty or not JSON. The request was received and may have been processed.
  */
-export function unreadableAnswerError(node: INode, statusCode: number, context: ErrorContext = {}): NodeApiError {
+export function unreadableAnswerError(
+	node: INode,
+	statusCode: number,
+	context: ErrorContext = {},
+): NodeApiError {
 	const where = context.where ? ` (${context.where})` : '';
 	return new NodeApiError(
 		node,
 		{ httpCode: String(statusCode), message: 'Calypso answered without a readable body' },
 		{
 			message: `Calypso answered HTTP ${statusCode} without a readable body${where}`,
-			description: 'The answer was cut off, empty or not JSON, so it does not say what was done.',
+			description:
+				'The answer was cut off, empty, not JSON or not a JSON object, so it does not say what was done.',
 			httpCode: String(statusCode),
+			itemIndex: context.itemIndex,
+		},
+	);
+}
+
+/** A 2xx answer to a create without the `id` of what it created (an empty object, a proxy's own "OK"). */
+export function noIdError(
+	node: INode,
+	operation: string,
+	body: unknown,
+	context: ErrorContext = {},
+): NodeApiError {
+	const keys = body && typeof body === 'object' ? Object.keys(body).slice(0, 10) : [];
+	const had = keys.length > 0 ? `only ${keys.map((name) => `"${name}"`).join(', ')}` : 'no fields';
+	return new NodeApiError(
+		node,
+		{ message: `Calypso's answer to ${operation} has no "id"` },
+		{
+			message: `Calypso's answer to ${operation} has no "id"`,
+			description: `The answer had ${had}, so it does not say what was created.`,
 			itemIndex: context.itemIndex,
 		},
 	);

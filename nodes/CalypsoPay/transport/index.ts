@@ -1,11 +1,10 @@
-import { NodeOperationError, sleep } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, sleep } from 'n8n-workflow';
 import type {
 	ICredentialsDecrypted,
 	IDataObject,
 	IExecuteFunctions,
 	IHttpRequestOptions,
 	INode,
-	NodeApiError,
 } from 'n8n-workflow';
 
 import { runBounded } from '../pool';
@@ -186,7 +185,8 @@ export class CalypsoClient {
 		readonly settings: TransportSettings = DEFAULT_SETTINGS,
 	) {}
 
-	private get node(): INode {
+	/** The node this client runs for (errors name it). */
+	get node(): INode {
 		return this.ctx.getNode();
 	}
 
@@ -248,7 +248,9 @@ export class CalypsoClient {
 		};
 		// n8n sets a request's abortSignal to the execution's cancel signal of the context it is called on: called on
 		// a view of the context whose cancel signal is this combined one, the deadline stays in force.
-		const via = Object.create(this.ctx, { getExecutionCancelSignal: { value: () => abortSignal } }) as RequestContext;
+		const via = Object.create(this.ctx, {
+			getExecutionCancelSignal: { value: () => abortSignal },
+		}) as RequestContext;
 		const credentialsDecrypted = await this.credential();
 		this.requestCount++;
 		const sentAt = Date.now();
@@ -268,17 +270,60 @@ export class CalypsoClient {
 	}
 
 	/**
-	 * Where a 3xx answer points, when that is the same origin as the Base URL; a redirect to another origin is an
-	 * error naming the target, so the Key header and the signed body (replayable for minutes) never go there.
+	 * Where a 3xx answer points, when that is the same origin as the Base URL and the request may be sent again; a
+	 * redirect to another origin is an error naming the target, so the Key header and the signed body (replayable
+	 * for minutes) never go there, and so is a Location that is not a URL. A request that must not be sent twice
+	 * (customer/create) follows no redirect: the server may have processed it before redirecting, so the error is
+	 * marked ambiguous.
 	 */
-	private async redirectTarget(call: RawCall, response: FullResponse): Promise<URL | undefined> {
-		if (response.statusCode < 300 || response.statusCode >= 400) return undefined;
+	private async redirectTarget(
+		call: RawCall,
+		response: FullResponse,
+		options: CallOptions,
+	): Promise<URL | undefined> {
+		const { statusCode } = response;
+		if (statusCode < 300 || statusCode >= 400) return undefined;
 		const location = header(response.headers, 'location');
 		if (location === undefined) return undefined;
+		const idempotent = options.idempotent !== false;
+		const fail = (error: NodeApiError) => (idempotent ? error : markAmbiguous(error));
 		const base = new URL(normalizeBaseUrl((await this.credential()).data?.baseUrl));
-		const target = new URL(location, new URL(call.path, base));
+		let target: URL;
+		try {
+			target = new URL(location, new URL(call.path, base));
+		} catch {
+			throw fail(
+				redirectError(
+					this.node,
+					statusCode,
+					JSON.stringify(location.slice(0, 200)),
+					'a Location that is not a URL',
+					options,
+				),
+			);
+		}
+		const to = `${target.origin}${target.pathname}`;
 		if (target.origin !== base.origin) {
-			throw redirectError(this.node, target, `another origin than the Base URL (${base.origin})`);
+			throw fail(
+				redirectError(
+					this.node,
+					statusCode,
+					to,
+					`another origin than the Base URL (${base.origin})`,
+					options,
+				),
+			);
+		}
+		if (!idempotent) {
+			throw fail(
+				redirectError(
+					this.node,
+					statusCode,
+					to,
+					'not followed, as this request must not be sent twice',
+					options,
+				),
+			);
 		}
 		return target;
 	}
@@ -314,11 +359,18 @@ export class CalypsoClient {
 		let redirects = 0;
 		for (let attempt = 0; ; attempt++) {
 			const outcome = await this.send(call);
-			const target = 'response' in outcome ? await this.redirectTarget(call, outcome.response) : undefined;
-			if (target !== undefined) {
+			const target =
+				'response' in outcome ? await this.redirectTarget(call, outcome.response, options) : undefined;
+			if (target !== undefined && 'response' in outcome) {
 				// Same origin: sent again to the new path, freshly signed, a few times at most.
 				if (redirects++ >= MAX_REDIRECTS)
-					throw redirectError(this.node, target, 'too many redirects', options);
+					throw redirectError(
+						this.node,
+						outcome.response.statusCode,
+						`${target.origin}${target.pathname}`,
+						'too many redirects',
+						options,
+					);
 				call = { ...call, path: target.pathname + target.search };
 				attempt--;
 				continue;
@@ -332,7 +384,8 @@ export class CalypsoClient {
 				const { statusCode, headers } = outcome.response;
 				const body = parseBody(outcome.response.body);
 				if (statusCode >= 200 && statusCode < 300) {
-					if (body && typeof body === 'object') return body as IDataObject;
+					// Only a JSON object is an answer; an array or a bare value does not say what was done.
+					if (body && typeof body === 'object' && !Array.isArray(body)) return body as IDataObject;
 					const empty = body === undefined || body === null || body === '';
 					// An empty success (a DELETE may answer with no body) is a success, not an error; for a create it
 					// does not say what was created: the answer may have been cut off after the headers.
@@ -598,18 +651,23 @@ function changedError(node: INode, answers: PageAnswer[]): NodeOperationError {
 /** Same-origin redirects followed for one request. */
 const MAX_REDIRECTS = 3;
 
+/** A redirect that is not followed (`to`: where it points, or the unreadable Location quoted). */
 function redirectError(
 	node: INode,
-	target: URL,
+	statusCode: number,
+	to: string,
 	why: string,
 	context: ErrorContext = {},
-): NodeOperationError {
-	return new NodeOperationError(
+): NodeApiError {
+	const message = `Calypso's answer redirected the request to ${to}: ${why}`;
+	return new NodeApiError(
 		node,
-		`Calypso's answer redirected the request to ${target.origin}${target.pathname}: ${why}`,
+		{ httpCode: String(statusCode), message },
 		{
+			message,
 			description:
 				'Signed requests are not sent on to it: they carry the API key and a signed body. Check the Base URL in the Calypso Pay API credential (scheme and host of the Calypso API, e.g. https://api.calypso.money).',
+			httpCode: String(statusCode),
 			itemIndex: context.itemIndex,
 		},
 	);

@@ -122,7 +122,7 @@ function payloadOf(body: IHttpRequestOptions['body']): unknown {
 
 /**
  * Turns `{ payload }` into Calypso's signed envelope: `{account, timestamp, payload}` serialised once,
- * signed over exactly those bytes and sent as that string. Idempotent: n8n may run it twice on one
+ * signed over exactly those bytes and sent as that string, with redirects turned off. Idempotent: n8n may run it twice on one
  * request, and each run takes a fresh timestamp.
  */
 export function signRequest(
@@ -144,6 +144,11 @@ export function signRequest(
 	);
 	options.baseURL = options.baseURL || baseURL;
 	options.body = body;
+	// A redirect would carry the Key header and the signed body wherever it points (n8n strips only Authorization on
+	// a redirect to another host): no signed request follows one, an HTTP Request node's included. The legacy options
+	// of n8n's request helper (`followRedirect`, `followAllRedirects`) are turned off as well.
+	options.disableFollowRedirect = true;
+	Object.assign(options, { followRedirect: false, followAllRedirects: false });
 	options.headers = {
 		...options.headers,
 		'Content-Type': 'application/json',

@@ -1,7 +1,7 @@
 import type { IDataObject, NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import type { CalypsoClient } from '../../transport';
-import { isAmbiguous } from '../../transport/errors';
+import { isAmbiguous, markAmbiguous, noIdError } from '../../transport/errors';
 import * as fields from '../fields';
 import { defineOperation } from '../types';
 import * as validate from '../validate';
@@ -176,7 +176,12 @@ async function createOnce(
 	const recover = api.settings.recovery && externalId !== undefined;
 	const known = recover ? (before ?? (await findByExternalId(api, externalId, LOOKUP_BEFORE_CREATE))) : [];
 	try {
-		return await api.request('customer/create', { ...params }, { idempotent: false });
+		const created = await api.request('customer/create', { ...params }, { idempotent: false });
+		// A success that does not name the customer does not say what was created: unclear, like a cut-off answer.
+		if (typeof created.id !== 'string' || created.id === '') {
+			throw markAmbiguous(noIdError(api.node, 'customer/create', created));
+		}
+		return created;
 	} catch (error) {
 		const apiError = error as NodeApiError;
 		if (!isAmbiguous(apiError)) throw apiError;
