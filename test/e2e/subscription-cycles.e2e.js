@@ -22,7 +22,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build } = require('./checks');
+const { ROOT, tally, say, secs, check, build, watchdog } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient } = require('../../scripts/n8n-local');
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
 
@@ -195,17 +195,13 @@ async function main() {
 	}
 }
 
-const timer = setTimeout(() => {
-	say(`timed out after ${secs(TIMEOUT_MS)}`);
-	process.exit(1);
-}, TIMEOUT_MS);
+watchdog('subscription cycles e2e', TIMEOUT_MS);
 main()
 	.catch((error) => {
 		tally.failed++;
 		say(`✘ ${error && error.stack ? error.stack : error}`);
 	})
 	.finally(() => {
-		clearTimeout(timer);
 		say(`${tally.passed} passed, ${tally.failed} failed (${secs(Date.now() - t0)})`);
 		process.exitCode = tally.failed ? 1 : 0;
 	});
