@@ -152,6 +152,8 @@ describe('signRequest', () => {
 		['https://evil.example%5C@api.calypso.money', 'contains a user name or password'],
 		['https://api.calypso.money/./api', 'has the path "/api"'],
 		['https://api.calypso.money/%61pi', 'has the path "/%61pi"'],
+		['https://api.calypso.money:0', 'has the port 0 (nothing can answer there)'],
+		['http://127.0.0.1:00', 'has the port 0 (nothing can answer there)'],
 	])('refuses the Base URL %j, naming the field, the form and what is wrong', (baseUrl, problem) => {
 		const message = `Calypso credential: "Base URL" must be the scheme and host of the Calypso API only, such as https://api.calypso.money (no path such as /api/v1); "${baseUrl}" ${problem}`;
 		expect(() => normalizeBaseUrl(baseUrl)).toThrow(message);

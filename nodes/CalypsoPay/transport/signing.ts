@@ -30,6 +30,7 @@ function parseBaseUrl(url: string): { problem: string } | { parsed: URL } {
 	}
 	if (!parsed.hostname) return { problem: 'has no host' };
 	if (parsed.username || parsed.password) return { problem: 'contains a user name or password' };
+	if (parsed.port === '0') return { problem: 'has the port 0 (nothing can answer there)' };
 	if (parsed.pathname !== '/') return { problem: `has the path "${parsed.pathname}"` };
 	if (parsed.search || parsed.hash || url.includes('?') || url.includes('#'))
 		return { problem: 'has a query or fragment' };
