@@ -7,6 +7,7 @@ import { useEmulator } from '../helpers/calypso';
 import { createAdditionalData } from '../helpers/engine';
 import { startEndpoint } from '../helpers/http-endpoint';
 import { HttpRequestLike } from '../helpers/http-request-like';
+import { startSelfSignedEndpoint } from '../helpers/tls-endpoint';
 import { sign } from '../emulator';
 
 const server = useEmulator();
@@ -148,7 +149,7 @@ describe("credential test: passes only on Calypso's successful answer", () => {
 describe('credential test: a Base URL that gives no answer says what happened and what to check', () => {
 	// Issue 17: against a closed port the Test said only "ECONNREFUSED" (n8n's wording of a declarative test's socket
 	// error), where every other failure names the field and the fix.
-	test('the Test is the nodes\' testedBy function, not a declarative request n8n words itself', () => {
+	test("the Test is the nodes' testedBy function, not a declarative request n8n words itself", () => {
 		expect(typeof credentialTestFunction()).toBe('function');
 	});
 
@@ -195,6 +196,20 @@ describe('credential test: a Base URL that gives no answer says what happened an
 		expect(result.message).toMatch(
 			/^The secure \(https\) connection to the Base URL \(127\.0\.0\.1:\d+\) failed: the service there does not speak HTTPS \(if it is plain HTTP, the Base URL must start with http:\/\/\) \((EPROTO|ERR_SSL_WRONG_VERSION_NUMBER)\)/,
 		);
+	});
+
+	test('a self-signed certificate: the TLS problem is named, and nothing (no API key) reaches the host', async () => {
+		const tls = await startSelfSignedEndpoint();
+		try {
+			const result = await testCredential({ ...server.credentials, baseUrl: tls.url });
+			expect(result.status).toBe('Error');
+			expect(result.message).toMatch(
+				/^The secure \(https\) connection to the Base URL \(127\.0\.0\.1:\d+\) failed: its certificate is self-signed, and the n8n host does not trust it \(DEPTH_ZERO_SELF_SIGNED_CERT\)\. .*NODE_EXTRA_CA_CERTS/,
+			);
+			expect(tls.received).toEqual([]);
+		} finally {
+			await tls.close();
+		}
 	});
 
 	test('an answer that does not complete within the bound: the Test stops waiting and says so', async () => {

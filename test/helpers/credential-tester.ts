@@ -68,7 +68,9 @@ export function credentialTestContext(data: ICredentialDataDecryptedObject): ICr
 }
 
 /** The Test as n8n runs it for this credential data. */
-export async function testCredential(data: ICredentialDataDecryptedObject): Promise<INodeCredentialTestResult> {
+export async function testCredential(
+	data: ICredentialDataDecryptedObject,
+): Promise<INodeCredentialTestResult> {
 	secretsToScan.add(String(data.apiSecret ?? ''));
 	const test = credentialTestFunction();
 	if (typeof test !== 'function') throw new Error(`the credential's Test is ${test ?? 'missing'}`);

@@ -138,13 +138,17 @@ function tlsProblem(code: string, hostname: string): string | undefined {
 		case 'ERR_SSL_WRONG_VERSION_NUMBER':
 			return 'the service there does not speak HTTPS (if it is plain HTTP, the Base URL must start with http://)';
 		default:
-			return /CERT|^ERR_TLS_|^ERR_SSL_/.test(code) ? 'the certificate or the TLS handshake was refused' : undefined;
+			return /CERT|^ERR_TLS_|^ERR_SSL_/.test(code)
+				? 'the certificate or the TLS handshake was refused'
+				: undefined;
 	}
 }
 
 /** Every secret of the credential, and anything derived from one, replaced: for text that did not come from us. */
 function scrub(text: string, secrets: string[]): string {
-	return secrets.filter((secret) => secret.length >= 4).reduce((out, secret) => out.split(secret).join('…'), text);
+	return secrets
+		.filter((secret) => secret.length >= 4)
+		.reduce((out, secret) => out.split(secret).join('…'), text);
 }
 
 /** No complete answer within the Test's time (`code`: the socket's own timeout code, if it was that). */
@@ -172,7 +176,8 @@ function noAnswer(error: unknown, base: URL, timeoutMs: number, secrets: string[
 	if (tls !== undefined)
 		return `The secure (https) connection to the Base URL (${where}) failed: ${tls} (${code}). Check the Base URL's host; a proxy or emulator with its own certificate must have it trusted by the n8n host (NODE_EXTRA_CA_CERTS).`;
 	const message = (error as { message?: unknown } | undefined)?.message;
-	const said = typeof message === 'string' && message !== '' ? `: ${scrub(message, secrets).slice(0, 200)}` : '';
+	const said =
+		typeof message === 'string' && message !== '' ? `: ${scrub(message, secrets).slice(0, 200)}` : '';
 	return `Could not reach the Base URL (${where})${code ? ` (${code})` : ''}${said}. Check the Base URL and that the n8n host can reach it.`;
 }
 
