@@ -1,6 +1,5 @@
 import type {
 	ICredentialDataDecryptedObject,
-	ICredentialTestRequest,
 	ICredentialType,
 	IHttpRequestOptions,
 	INodeProperties,
@@ -8,13 +7,12 @@ import type {
 } from 'n8n-workflow';
 
 import { DEFAULT_BASE_URL, signRequest } from '../nodes/CalypsoPay/transport/signing';
-import { HINTS } from '../nodes/CalypsoPay/transport/errors';
 
-const failWhen = (errorCode: string, message: string) => ({
-	type: 'responseSuccessBody' as const,
-	properties: { key: 'errorCode', value: errorCode, message },
-});
-
+/**
+ * The credential's Test is not a declarative `test` here but a function both nodes name as `testedBy`
+ * (nodes/CalypsoPay/transport/credentialTest.ts): n8n reports a declarative test that gets no answer with the bare
+ * socket code (ECONNREFUSED), while the function says what happened and what to check.
+ */
 export class CalypsoPayApi implements ICredentialType {
 	name = 'calypsoPayApi';
 
@@ -67,41 +65,4 @@ export class CalypsoPayApi implements ICredentialType {
 		credentials: ICredentialDataDecryptedObject,
 		requestOptions: IHttpRequestOptions,
 	): Promise<IHttpRequestOptions> => signRequest(credentials, requestOptions);
-
-	/**
-	 * A signed, read-only lookup, answered `{customers: [...]}` by Calypso whatever the external ID. HTTP errors do
-	 * not stop the request, so the rules see every answer: Calypso's documented error codes each get their own
-	 * message, and any answer without the `customers` list (another server's 404 or welcome page, a JSON error
-	 * without errorCode, an unlisted code) fails, so the Test passes only on Calypso's success. The Base URL comes
-	 * from `authenticate`, checked and normalised like every request's.
-	 */
-	test: ICredentialTestRequest = {
-		request: {
-			url: '/api/v1/customer-purse/customer/external/get',
-			method: 'POST',
-			body: { payload: { externalId: 'n8n-credential-test' } },
-			ignoreHttpStatusErrors: true,
-			// A redirect would take the Key header and the signed body elsewhere: its answer fails the rules instead.
-			disableFollowRedirect: true,
-		},
-		rules: [
-			failWhen('002', `Calypso error 002: invalid API key. ${HINTS['002']}`),
-			failWhen('003', `Calypso error 003: wrong sign. ${HINTS['003']}`),
-			failWhen('011', `Calypso error 011: invalid timestamp. ${HINTS['011']}`),
-			failWhen(
-				'001',
-				'Calypso error 001: bad request. Check that the Merchant Account belongs to this API key.',
-			),
-			failWhen('000', 'Calypso error 000: internal error at Calypso. Try again later.'),
-			{
-				type: 'responseSuccessBody',
-				// n8n compares the value at `key` with `value`: undefined means the answer has no customers list.
-				properties: {
-					key: 'customers',
-					value: undefined,
-					message: `The Base URL did not answer like Calypso: the signed test call (POST /api/v1/customer-purse/customer/external/get) did not get Calypso's successful answer. Check the Base URL: the scheme and host of the Calypso API, such as ${DEFAULT_BASE_URL}.`,
-				},
-			},
-		],
-	};
 }

@@ -5,6 +5,7 @@ import * as customer from './actions/customer/Customer.resource';
 import * as purse from './actions/purse/Purse.resource';
 import { retrySettings } from './actions/fields';
 import { router } from './actions/router';
+import { credentialTest } from './transport/credentialTest';
 import * as transaction from './actions/transaction/Transaction.resource';
 
 export class CalypsoPay implements INodeType {
@@ -24,7 +25,8 @@ export class CalypsoPay implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'calypsoPayApi', required: true }],
+		// The credential's Test is a function (transport/credentialTest.ts), so that it can say what a failure means.
+		credentials: [{ name: 'calypsoPayApi', required: true, testedBy: 'calypsoPayApiTest' }],
 		properties: [
 			{
 				displayName: 'Resource',
@@ -45,6 +47,8 @@ export class CalypsoPay implements INodeType {
 			...retrySettings,
 		],
 	};
+
+	methods = { credentialTest };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await router.call(this);

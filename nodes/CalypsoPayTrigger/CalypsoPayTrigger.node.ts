@@ -7,6 +7,7 @@ import type {
 	INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { credentialTest } from '../CalypsoPay/transport/credentialTest';
 import { DeliveryMemory } from './dedupe';
 import { EVENTS } from './delivery';
 import { activationError, createSubscription, removeSubscription, subscriptionExists } from './subscription';
@@ -43,7 +44,8 @@ export class CalypsoPayTrigger implements INodeType {
 		defaults: { name: 'Calypso Pay Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'calypsoPayApi', required: true }],
+		// The credential's Test is a function (transport/credentialTest.ts), so that it can say what a failure means.
+		credentials: [{ name: 'calypsoPayApi', required: true, testedBy: 'calypsoPayApiTest' }],
 		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' }],
 		properties: [
 			{
@@ -68,6 +70,8 @@ export class CalypsoPayTrigger implements INodeType {
 			},
 		],
 	};
+
+	methods = { credentialTest };
 
 	webhookMethods = {
 		default: {

@@ -2,11 +2,12 @@ import { WorkflowExecute } from 'n8n-core';
 import { Workflow, createRunExecutionData } from 'n8n-workflow';
 import type { INode, INodeType, INodeTypes } from 'n8n-workflow';
 
-import { testCredential } from '../helpers/credential-tester';
+import { credentialTestFunction, testCredential, testCredentialWithin } from '../helpers/credential-tester';
 import { useEmulator } from '../helpers/calypso';
 import { createAdditionalData } from '../helpers/engine';
 import { startEndpoint } from '../helpers/http-endpoint';
 import { HttpRequestLike } from '../helpers/http-request-like';
+import { startSelfSignedEndpoint } from '../helpers/tls-endpoint';
 import { sign } from '../emulator';
 
 const server = useEmulator();
@@ -31,8 +32,7 @@ describe('credential test (n8n "Test credential" button)', () => {
 			payload: { externalId: 'n8n-credential-test' },
 		});
 		expect(Math.abs((request.body?.timestamp ?? 0) - request.at)).toBeLessThan(10_000);
-		// What RoutingNode handed to the rules: Calypso's answer, parsed.
-		expect(result.response?.[0][0].json).toEqual({ customers: [] });
+		expect(request.response).toEqual({ customers: [] });
 	});
 
 	test('a wrong Secret Key makes the 003 rule fire with its message', async () => {
@@ -136,15 +136,6 @@ describe("credential test: passes only on Calypso's successful answer", () => {
 		},
 	);
 
-	test("a Base URL where nothing listens fails with n8n's connection error", async () => {
-		const result = await testCredential({ ...server.credentials, baseUrl: 'http://127.0.0.1:9' });
-		expect(result.status).toBe('Error');
-		// n8n's wording of a refused connection differs between versions (2.8: a sentence, 2.41: the code).
-		expect(result.message).toMatch(
-			/^(The service refused the connection - perhaps it is offline|ECONNREFUSED)$/,
-		);
-	});
-
 	test('surrounding spaces and a trailing slash are tolerated: the same signed call as the node sends', async () => {
 		const result = await testCredential({
 			...server.credentials,
@@ -152,6 +143,111 @@ describe("credential test: passes only on Calypso's successful answer", () => {
 		});
 		expect(result).toMatchObject({ status: 'OK', message: 'Connection successful!' });
 		expect(server.emulator.requests.map((r) => [r.path, r.status])).toEqual([[TEST_PATH, 200]]);
+	});
+});
+
+describe('credential test: a Base URL that gives no answer says what happened and what to check', () => {
+	// Issue 17: against a closed port the Test said only "ECONNREFUSED" (n8n's wording of a declarative test's socket
+	// error), where every other failure names the field and the fix.
+	test("the Test is the nodes' testedBy function, not a declarative request n8n words itself", () => {
+		expect(typeof credentialTestFunction()).toBe('function');
+	});
+
+	test('a closed port: nothing answered at the Base URL, naming host:port and what to check', async () => {
+		const closed = await startEndpoint(() => {});
+		await closed.close();
+		const { port } = new URL(closed.url);
+		const result = await testCredential({ ...server.credentials, baseUrl: closed.url });
+		expect(result.status).toBe('Error');
+		expect(result.message).toBe(
+			`Nothing answered at the Base URL: 127.0.0.1:${port} refused the connection (ECONNREFUSED). Check the Base URL (host, port, and http or https) and that the Calypso API, or your proxy or emulator, is running there and reachable from the n8n host.`,
+		);
+		expect(server.emulator.requests).toHaveLength(0);
+	});
+
+	test('an unknown host: the host name was not found (or could not be looked up), and where to look', async () => {
+		// .invalid never resolves (RFC 6761); without any DNS the lookup fails as EAI_AGAIN instead of ENOTFOUND.
+		const result = await testCredential({
+			...server.credentials,
+			baseUrl: 'https://calypso-credential-test.invalid',
+		});
+		expect(result.status).toBe('Error');
+		expect(result.message).toMatch(
+			/^The Base URL's host calypso-credential-test\.invalid (was not found \(ENOTFOUND\): check its spelling in the Base URL \(Calypso's is https:\/\/api\.calypso\.money\)|could not be looked up \(EAI_AGAIN, the DNS did not answer\): check the n8n host's DNS)/,
+		);
+	});
+
+	test('a connection dropped without an answer: closed before an answer, check the scheme and the proxy', async () => {
+		server.emulator.injectFault({ path: 'customer/external/get', drop: true });
+		const result = await testCredential(server.credentials);
+		expect(result.status).toBe('Error');
+		expect(result.message).toMatch(
+			/^The connection to the Base URL \(127\.0\.0\.1:\d+\) was closed before an answer \((ECONNRESET|EPIPE)\): check that the Base URL's scheme is right/,
+		);
+		expect(server.emulator.requests).toHaveLength(1);
+	});
+
+	test('https to a plain HTTP port: the TLS problem is named, with the fix (http://)', async () => {
+		const result = await testCredential({
+			...server.credentials,
+			baseUrl: server.credentials.baseUrl.replace(/^http:/, 'https:'),
+		});
+		expect(result.status).toBe('Error');
+		expect(result.message).toMatch(
+			/^The secure \(https\) connection to the Base URL \(127\.0\.0\.1:\d+\) failed: the service there does not speak HTTPS \(if it is plain HTTP, the Base URL must start with http:\/\/\) \((EPROTO|ERR_SSL_WRONG_VERSION_NUMBER)\)/,
+		);
+	});
+
+	test('a self-signed certificate: the TLS problem is named, and nothing (no API key) reaches the host', async () => {
+		const tls = await startSelfSignedEndpoint();
+		try {
+			const result = await testCredential({ ...server.credentials, baseUrl: tls.url });
+			expect(result.status).toBe('Error');
+			expect(result.message).toMatch(
+				/^The secure \(https\) connection to the Base URL \(127\.0\.0\.1:\d+\) failed: its certificate is self-signed, and the n8n host does not trust it \(DEPTH_ZERO_SELF_SIGNED_CERT\)\. .*NODE_EXTRA_CA_CERTS/,
+			);
+			expect(tls.received).toEqual([]);
+		} finally {
+			await tls.close();
+		}
+	});
+
+	test('an answer that does not complete within the bound: the Test stops waiting and says so', async () => {
+		// The answer trickles in (one byte every 150 ms): a socket idle timeout would never fire.
+		server.emulator.injectFault({ path: 'customer/external/get', trickleMs: 150 });
+		const result = await testCredentialWithin(server.credentials, 400);
+		expect(result.status).toBe('Error');
+		expect(result.message).toMatch(
+			/^No complete answer from the Base URL \(127\.0\.0\.1:\d+\) within 400 ms: check the Base URL's host and port/,
+		);
+		expect(server.emulator.requests).toHaveLength(1);
+		expect(server.emulator.requests[0].finished).not.toBe(true);
+	});
+
+	test('a redirect to another origin is not followed: nothing reaches it, and the message says where it pointed', async () => {
+		const received: string[] = [];
+		const other = await startEndpoint((req, res) => {
+			received.push(req.url ?? '');
+			res.writeHead(200, { 'Content-Type': 'application/json' });
+			res.end('{"customers": []}');
+		});
+		try {
+			server.emulator.injectFault({
+				path: 'customer/external/get',
+				status: 307,
+				body: {},
+				headers: { Location: `${other.url}/steal` },
+			});
+			const result = await testCredential(server.credentials);
+			expect(result.status).toBe('Error');
+			expect(result.message).toContain(
+				`The Base URL did not answer like Calypso: the signed test call (POST ${TEST_PATH}) got a redirect (HTTP 307) to ${other.url}/steal, not followed`,
+			);
+			expect(result.message).toContain('Check the Base URL');
+			expect(received).toEqual([]);
+		} finally {
+			await other.close();
+		}
 	});
 });
 

@@ -5,7 +5,8 @@
  * End-to-end check of the credential in a real n8n (scripts/n8n-local.js), against the Calypso emulator:
  *   1. the credential's Test, through n8n's own REST endpoint (POST /rest/credentials/test) of a running
  *      `n8n start` with a logged-in owner: OK for Calypso, an error for another server at the Base URL (the
- *      emulator's `impersonate` switch), for a Base URL with a path, and for a wrong secret;
+ *      emulator's `impersonate` switch), for a Base URL with a path, for a wrong secret, for a closed port and an
+ *      unknown host (said in words, not as n8n's bare ECONNREFUSED), and for a redirect to another origin;
  *   2. "Custom API call": the example examples/custom-api-call-webhook-cleanup.json (HTTP Request nodes with the
  *      predefined "Calypso Pay API" credential on the webhook subscription endpoints, outside the Customer Purse
  *      API) run with `n8n execute`; an HTTP Request body without "payload" is refused before anything is sent;
@@ -16,6 +17,8 @@
  */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
+const http = require('node:http');
+const net = require('node:net');
 const path = require('node:path');
 const { ROOT, tally, say, secs, check, build, watchdog } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient } = require('../../scripts/n8n-local');
@@ -276,11 +279,13 @@ async function ownerSession(url) {
 async function credentialTest(emu, uf) {
 	const started = Date.now();
 	const server = await uf.start({ timeoutMs: 180000, extraEnv: ownerEnv(OWNER) });
+	const other = await otherOrigin();
 	try {
 		const test = await ownerSession(server.url);
 		const good = emu.credentials;
 		/** @typedef {{ status: string, message: string }} Result */
-		/** @type {{ name: string, data: object, impersonate?: import('../emulator').ForeignServer, sent: number, verify: (r: Result) => void }[]} */
+		const closedPort = await closedLoopbackPort();
+		/** @type {{ name: string, data: object, impersonate?: import('../emulator').ForeignServer, fault?: import('../emulator').Fault, sent: number, verify: (r: Result) => void }[]} */
 		const cases = [
 			{
 				name: 'Calypso answers the signed call: "Connection successful!"',
@@ -317,6 +322,42 @@ async function credentialTest(emu, uf) {
 				verify: (r) => assert.equal(r.status, 'OK'),
 			},
 			{
+				name: 'a closed port at the Base URL: "Nothing answered at the Base URL", naming host:port and what to check',
+				data: { ...good, baseUrl: `http://127.0.0.1:${closedPort}` },
+				sent: 0,
+				verify: (r) => {
+					assert.equal(r.status, 'Error');
+					assert.equal(
+						r.message,
+						`Nothing answered at the Base URL: 127.0.0.1:${closedPort} refused the connection (ECONNREFUSED). Check the Base URL (host, port, and http or https) and that the Calypso API, or your proxy or emulator, is running there and reachable from the n8n host.`,
+					);
+				},
+			},
+			{
+				name: 'an unknown host: its name was not found (or could not be looked up), and what to check',
+				data: { ...good, baseUrl: 'https://calypso-credential-test.invalid' },
+				sent: 0,
+				verify: (r) => {
+					assert.equal(r.status, 'Error');
+					// .invalid never resolves (RFC 6761); without any DNS the lookup fails as EAI_AGAIN instead.
+					assert.match(
+						r.message,
+						/^The Base URL's host calypso-credential-test\.invalid (was not found \(ENOTFOUND\): check its spelling in the Base URL|could not be looked up \(EAI_AGAIN, the DNS did not answer\): check the n8n host's DNS)/,
+					);
+				},
+			},
+			{
+				name: 'a redirect to another origin: not followed (nothing reaches it), the message says where it pointed',
+				data: good,
+				fault: { path: 'customer/external/get', status: 307, body: {}, headers: { Location: `${other.url}/steal` } },
+				sent: 1,
+				verify: (r) => {
+					assert.equal(r.status, 'Error');
+					assert.match(r.message, /^The Base URL did not answer like Calypso: .* got a redirect \(HTTP 307\) to http:\/\/127\.0\.0\.1:\d+\/steal, not followed/);
+					assert.deepEqual(other.received, []);
+				},
+			},
+			{
 				name: 'a wrong Secret Key: Calypso error 003 with its hint',
 				data: { ...good, apiSecret: 'not-the-secret' },
 				sent: 1,
@@ -329,8 +370,9 @@ async function credentialTest(emu, uf) {
 		say(
 			`credential Test through POST /rest/credentials/test (n8n start, logged-in owner) [start ${secs(Date.now() - started)}]`,
 		);
-		for (const { name, data, impersonate = 'none', sent, verify } of cases) {
+		for (const { name, data, impersonate = 'none', fault, sent, verify } of cases) {
 			emu.options.impersonate = impersonate;
+			if (fault) emu.injectFault(fault);
 			const start = emu.requests.length;
 			try {
 				const result = await test(data);
@@ -345,8 +387,36 @@ async function credentialTest(emu, uf) {
 			}
 		}
 	} finally {
+		await other.close();
 		await server.stop();
 	}
+}
+
+/** A loopback port where nothing listens: one the system just gave out and that was closed again. */
+async function closedLoopbackPort() {
+	const probe = net.createServer();
+	await new Promise((resolve) => probe.listen(0, '127.0.0.1', () => resolve(undefined)));
+	const { port } = /** @type {import('node:net').AddressInfo} */ (probe.address());
+	await new Promise((resolve) => probe.close(() => resolve(undefined)));
+	return port;
+}
+
+/** Another origin a redirect may point at: it records what reaches it. */
+async function otherOrigin() {
+	/** @type {string[]} */
+	const received = [];
+	const server = http.createServer((req, res) => {
+		received.push(`${req.method} ${req.url} key=${req.headers.key ?? ''}`);
+		res.writeHead(200, { 'Content-Type': 'application/json' });
+		res.end('{"customers": []}');
+	});
+	await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+	const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+	return {
+		url: `http://127.0.0.1:${port}`,
+		received,
+		close: () => new Promise((resolve) => server.close(() => resolve(undefined))),
+	};
 }
 
 async function main() {

@@ -16,7 +16,7 @@ import {
 import { CalypsoPayTrigger } from '../../../nodes/CalypsoPayTrigger/CalypsoPayTrigger.node';
 import { sign } from '../../../nodes/CalypsoPay/transport/signing';
 import { HINTS } from '../../../nodes/CalypsoPay/transport/errors';
-import { CalypsoPayApi } from '../../../credentials/CalypsoPayApi.credentials';
+import { CREDENTIAL_TEST_ERRORS } from '../../../nodes/CalypsoPay/transport/credentialTest';
 import { openSecret } from '../../../nodes/CalypsoPayTrigger/secret';
 import { createRecovery } from '../../../nodes/CalypsoPayTrigger/subscription';
 import { useEmulator } from '../../helpers/calypso';
@@ -205,7 +205,9 @@ describe('node description', () => {
 		expect(description.group).toEqual(['trigger']);
 		expect(description.inputs).toEqual([]);
 		expect(description.usableAsTool).toBeUndefined();
-		expect(description.credentials).toEqual([{ name: 'calypsoPayApi', required: true }]);
+		expect(description.credentials).toEqual([
+			{ name: 'calypsoPayApi', required: true, testedBy: 'calypsoPayApiTest' },
+		]);
 		expect(description.webhooks).toEqual([
 			{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' },
 		]);
@@ -396,10 +398,7 @@ describe('subscription lifecycle (n8n HookContext → emulator)', () => {
 				expect(error).toBeInstanceOf(NodeApiError);
 				expect(error.message).toMatch(new RegExp(`^Calypso error ${code}: `));
 				expect(error.message.endsWith(`. ${HINTS[code]}`)).toBe(true);
-				const testRule = new CalypsoPayApi().test.rules!.find(
-					(rule) => 'properties' in rule && (rule.properties as { value: string }).value === code,
-				);
-				expect((testRule!.properties as { message: string }).message).toContain(HINTS[code]);
+				expect(CREDENTIAL_TEST_ERRORS[code]).toContain(HINTS[code]);
 				expect(server.emulator.subscriptions).toHaveLength(0);
 			} finally {
 				await failing.close();
