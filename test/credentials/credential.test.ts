@@ -241,7 +241,7 @@ describe('credential test: a Base URL that gives no answer says what happened an
 			const result = await testCredential(server.credentials);
 			expect(result.status).toBe('Error');
 			expect(result.message).toContain(
-				`The Base URL did not answer like Calypso: the signed test call (POST ${TEST_PATH}) got a redirect (HTTP 307) to ${other.url}/steal, not followed`,
+				`The Base URL did not answer like Calypso: the signed test call (POST ${TEST_PATH}) got a redirect (HTTP 307) to ${other.url}, not followed`,
 			);
 			expect(result.message).toContain('Check the Base URL');
 			expect(received).toEqual([]);

@@ -353,7 +353,7 @@ async function credentialTest(emu, uf) {
 				sent: 1,
 				verify: (r) => {
 					assert.equal(r.status, 'Error');
-					assert.match(r.message, /^The Base URL did not answer like Calypso: .* got a redirect \(HTTP 307\) to http:\/\/127\.0\.0\.1:\d+\/steal, not followed/);
+					assert.match(r.message, /^The Base URL did not answer like Calypso: .* got a redirect \(HTTP 307\) to http:\/\/127\.0\.0\.1:\d+, not followed/);
 					assert.deepEqual(other.received, []);
 				},
 			},

@@ -69,18 +69,21 @@ function parseJson(body: unknown): unknown {
 function describeAnswer(status: number, headers: Record<string, unknown>, body: unknown, base: URL): string {
 	const location = headers.location;
 	if (status >= 300 && status < 400 && typeof location === 'string') {
-		let to: string;
+		// Only the origin: a Location's path or an unreadable one may carry what was sent (the Key, the Sign).
+		let to = 'an unreadable Location';
 		try {
-			const target = new URL(location, new URL(CREDENTIAL_TEST_PATH, base));
-			to = `${target.origin}${target.pathname}`;
+			to = new URL(location, new URL(CREDENTIAL_TEST_PATH, base)).origin;
 		} catch {
-			to = JSON.stringify(location.slice(0, 200));
+			// stays "an unreadable Location"
 		}
 		return `a redirect (HTTP ${status}) to ${to.slice(0, 200)}, not followed: it would take the API key and the signed request there`;
 	}
 	if (body && typeof body === 'object' && !Array.isArray(body)) {
 		const { errorCode } = body as { errorCode?: unknown };
-		if (typeof errorCode === 'string') return `HTTP ${status} with the error code ${errorCode.slice(0, 20)}`;
+		// A code is named only in Calypso's form (three digits): anything else may be an echo of what was sent.
+		if (typeof errorCode === 'string' && /^\d{3}$/.test(errorCode))
+			return `HTTP ${status} with the error code ${errorCode}`;
+		if (typeof errorCode === 'string') return `HTTP ${status} with an error code that is not Calypso's`;
 		return `HTTP ${status} with a JSON answer without a "customers" list`;
 	}
 	if (body === undefined || body === null || body === '') return `HTTP ${status} with an empty body`;
@@ -95,7 +98,7 @@ function judge(response: LegacyResponse, base: URL): INodeCredentialTestResult {
 	const data = body && typeof body === 'object' ? (body as { errorCode?: unknown; customers?: unknown }) : {};
 	if (typeof data.errorCode === 'string' && data.errorCode in CREDENTIAL_TEST_ERRORS)
 		return fail(CREDENTIAL_TEST_ERRORS[data.errorCode]);
-	if (status >= 200 && status < 300 && Array.isArray(data.customers)) return OK;
+	if (status >= 200 && status < 300 && Array.isArray(data.customers) && data.errorCode === undefined) return OK;
 	const answer = describeAnswer(status, response.headers ?? {}, body, base);
 	return fail(
 		`The Base URL did not answer like Calypso: the signed test call (POST ${CREDENTIAL_TEST_PATH}) got ${answer}, not Calypso's successful answer. ${SEE_BASE_URL}`,
@@ -172,6 +175,8 @@ function noAnswer(error: unknown, base: URL, timeoutMs: number, secrets: string[
 		return `The connection to the Base URL (${where}) was closed before an answer (${code}): check that the Base URL's scheme is right (https or http), and that no proxy or firewall cuts the connection.`;
 	if (code !== undefined && UNREACHABLE_CODES.has(code))
 		return `The Base URL's host (${where}) cannot be reached from the n8n host (${code}): check the Base URL and the n8n host's network (routes, firewall, outbound proxy).`;
+	if (code !== undefined && code.startsWith('HPE_'))
+		return `Something answered at the Base URL (${where}), but not in HTTP (${code}): it is not the Calypso API. ${SEE_BASE_URL}`;
 	const tls = code === undefined ? undefined : tlsProblem(code, base.hostname);
 	if (tls !== undefined)
 		return `The secure (https) connection to the Base URL (${where}) failed: ${tls} (${code}). Check the Base URL's host; a proxy or emulator with its own certificate must have it trusted by the n8n host (NODE_EXTRA_CA_CERTS).`;
