@@ -64,15 +64,66 @@ export function mergeSeen(...records: Seen[]): Seen {
 	return merged;
 }
 
-/** The record within its bounds: nothing older than `maxAgeS`, at most the `maxIds` newest, oldest first. */
+/** Which of two entries is older: earlier time, then the smaller id (the order `pruneSeen` keeps the newest by). */
+const older = ([a, x]: [string, number], [b, y]: [string, number]) => x - y || (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The record within its bounds: nothing older than `maxAgeS`, at most the `maxIds` newest. Within bounds it is
+ * returned as it is; a record a few ids over (one id added to a full record: every new event once the record is
+ * full) loses its oldest by a linear scan, keeping its order; otherwise it is sorted, oldest first.
+ */
 export function pruneSeen(seen: Seen, nowS: number, limits = SEEN_LIMITS): Seen {
-	const entries = Object.values(seen);
-	if (entries.length <= limits.maxIds && entries.every((at) => nowS - at <= limits.maxAgeS)) return seen;
-	const kept = Object.entries(seen)
-		.filter(([, at]) => nowS - at <= limits.maxAgeS)
-		.sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0))
-		.slice(-limits.maxIds);
-	return Object.fromEntries(kept);
+	const times = Object.values(seen);
+	if (times.length <= limits.maxIds && times.every((at) => nowS - at <= limits.maxAgeS)) return seen;
+	const entries = Object.entries(seen);
+	const fresh = entries.filter(([, at]) => nowS - at <= limits.maxAgeS);
+	const over = fresh.length - limits.maxIds;
+	if (over <= 0) return fresh.length === entries.length ? seen : Object.fromEntries(fresh);
+	if (over <= 4) {
+		for (let n = 0; n < over; n++) {
+			let oldest = 0;
+			for (let i = 1; i < fresh.length; i++) if (older(fresh[i], fresh[oldest]) < 0) oldest = i;
+			fresh.splice(oldest, 1);
+		}
+		return Object.fromEntries(fresh);
+	}
+	return Object.fromEntries(fresh.sort(older).slice(-limits.maxIds));
+}
+
+/**
+ * `pruneSeen` in place, for a record this process made (nothing else holds it): entries older than `maxAgeS` go;
+ * a record a few ids over `maxIds` loses its oldest, one pass each (the common case: one id added to a full
+ * record); one further over is sorted. Returns the record within bounds (the same object unless it was sorted).
+ */
+function pruneOwn(seen: Seen, nowS: number, limits = SEEN_LIMITS): Seen {
+	let count = 0;
+	for (const id in seen) {
+		if (nowS - seen[id] > limits.maxAgeS) delete seen[id];
+		else count++;
+	}
+	if (count - limits.maxIds > 4) return pruneSeen(seen, nowS, limits);
+	for (; count > limits.maxIds; count--) {
+		let oldestId = '';
+		let oldestAt = Infinity;
+		let first = true;
+		for (const id in seen) {
+			const at = seen[id];
+			if (first || at < oldestAt || (at === oldestAt && id < oldestId)) {
+				first = false;
+				oldestId = id;
+				oldestAt = at;
+			}
+		}
+		delete seen[oldestId];
+	}
+	return seen;
+}
+
+/** Adds an event to a record this process made, in place, keeping it within bounds (`pruneOwn`). Returns true. */
+export function addNewest(seen: Seen, id: string, atS: number, nowS: number, limits = SEEN_LIMITS): boolean {
+	seen[id] = atS;
+	pruneOwn(seen, nowS, limits);
+	return true;
 }
 
 /**
@@ -122,6 +173,13 @@ export interface AnswerState {
 
 const pendingKey = (scope: string, id: string) => `${scope}\u0000${id}`;
 
+/** A request's static-data object with the record this process last wrote there, until n8n has answered. */
+interface Tracked {
+	holder: RecordHolder;
+	answer?: AnswerState;
+	seen?: Seen;
+}
+
 interface Pending {
 	scope: string;
 	id: string;
@@ -153,7 +211,7 @@ export const KEYS_WINDOW_MS = 60_000;
 export class DeliveryMemory {
 	private readonly scopes = new Map<
 		string,
-		{ ids: Map<string, Entry>; holders: RecordHolder[]; revoked: Set<string> }
+		{ ids: Map<string, Entry>; holders: Tracked[]; revoked: Set<string> }
 	>();
 
 	/** Events handed to n8n and not answered yet, by scope and id. */
@@ -186,11 +244,18 @@ export class DeliveryMemory {
 		while (ids.size > this.maxIdsPerScope) ids.delete(ids.keys().next().value as string);
 	}
 
-	/** Writes `seen` into the tracked records (those n8n may not have saved yet) that do not already agree. */
-	private pushAll(holders: RecordHolder[], change: (seen: Seen) => Seen | undefined): void {
-		for (const holder of holders) {
-			const next = change(readSeen(holder.seen));
-			if (next) holder.seen = next;
+	/**
+	 * Changes the tracked records that n8n may not have saved yet (a request's record is saved before its answer is
+	 * sent: those whose answer is out are dropped first). `change` edits, in place, the record this process wrote
+	 * there (its own object: nothing else holds it), and says whether it changed; the holder is then marked changed.
+	 * So the cost is one pass over a record per request in flight, whatever else the process remembers.
+	 */
+	private pushAll(scope: { holders: Tracked[] }, change: (seen: Seen) => boolean): void {
+		scope.holders = scope.holders.filter((tracked) => !tracked.answer?.writableEnded);
+		for (const tracked of scope.holders) {
+			const own =
+				tracked.seen && tracked.holder.seen === tracked.seen ? tracked.seen : readSeen(tracked.holder.seen);
+			if (change(own)) tracked.holder.seen = tracked.seen = own;
 		}
 	}
 
@@ -231,9 +296,7 @@ export class DeliveryMemory {
 	handOver(scope: string, id: string, atS: number, nowS: number): void {
 		const scoped = this.scope(scope);
 		this.put(scoped.ids, id, { state: 'handed', at: atS });
-		this.pushAll(scoped.holders, (seen) =>
-			seen[id] === undefined ? pruneSeen(mergeSeen(seen, { [id]: atS }), nowS) : undefined,
-		);
+		this.pushAll(scoped, (seen) => seen[id] === undefined && addNewest(seen, id, atS, nowS));
 	}
 
 	/** The answer with the event's 200 was sent. */
@@ -257,30 +320,43 @@ export class DeliveryMemory {
 			while (scoped.revoked.size > this.maxIdsPerScope) {
 				scoped.revoked.delete(scoped.revoked.values().next().value as string);
 			}
-			this.pushAll(scoped.holders, (seen) => {
-				if (seen[id] === undefined) return undefined;
-				const next = { ...seen };
-				delete next[id];
-				return next;
-			});
+			this.pushAll(scoped, (seen) => seen[id] !== undefined && delete seen[id]);
 		}
 	}
 
-	/** The record this process writes: what it loaded, minus revoked ids, plus what it handed over or acknowledged. */
+	/**
+	 * The record this process writes: what it loaded, minus revoked ids, plus what it handed over or acknowledged,
+	 * pruned. When what is left of the loaded record already fills it, a remembered id older than all of it would
+	 * be pruned again, so it is not added (the same record, without sorting thousands of remembered ids).
+	 */
 	record(scope: string, loaded: Seen, nowS: number): Seen {
 		const scoped = this.scopes.get(scope);
 		const merged: Seen = {};
-		for (const [id, at] of Object.entries(loaded)) if (!scoped?.revoked.has(id)) merged[id] = at;
-		for (const [id, entry] of scoped?.ids ?? []) {
-			if (entry.state !== 'processing' && !(merged[id] >= entry.at)) merged[id] = entry.at;
+		let count = 0;
+		let oldest = Infinity;
+		for (const [id, at] of Object.entries(loaded)) {
+			if (scoped?.revoked.has(id)) continue;
+			merged[id] = at;
+			count++;
+			if (at < oldest) oldest = at;
 		}
-		return pruneSeen(merged, nowS);
+		const full = count >= SEEN_LIMITS.maxIds;
+		for (const [id, entry] of scoped?.ids ?? []) {
+			if (entry.state === 'processing' || merged[id] >= entry.at || (full && entry.at < oldest)) continue;
+			merged[id] = entry.at;
+		}
+		return pruneOwn(merged, nowS);
 	}
 
-	/** Keeps a request's static-data object whose record n8n is about to save, to add later hand-overs to it. */
-	track(scope: string, holder: RecordHolder): void {
+	/**
+	 * Keeps a request's static-data object (`holder`) whose record (`seen`) n8n is about to save, to add later
+	 * hand-overs to it, until its answer (`answer`) is out: n8n saves the record before it answers.
+	 */
+	track(scope: string, holder: RecordHolder, answer?: AnswerState, seen?: Seen): void {
 		const { holders } = this.scope(scope);
-		if (!holders.includes(holder)) holders.push(holder);
+		const tracked = holders.find((t) => t.holder === holder);
+		if (tracked) tracked.seen = seen;
+		else holders.push({ holder, answer, seen });
 		while (holders.length > this.maxHolders) holders.shift();
 	}
 
@@ -307,12 +383,12 @@ export class DeliveryMemory {
 	}
 
 	/** Sets the record n8n saves with this request: what it loaded and what this process knows, when that differs. */
-	writeRecord(scope: string, holder: RecordHolder, loaded: Seen, nowS: number): void {
+	writeRecord(scope: string, holder: RecordHolder, loaded: Seen, nowS: number, answer?: AnswerState): void {
 		this.absorb(scope, loaded);
 		const next = this.record(scope, loaded, nowS);
 		if (sameSeen(next, loaded)) return;
 		holder.seen = next;
-		this.track(scope, holder);
+		this.track(scope, holder, answer, next);
 	}
 
 	/**
@@ -329,7 +405,7 @@ export class DeliveryMemory {
 	): void {
 		const nowS = Math.floor(Date.now() / 1000);
 		this.handOver(scope, id, atS, nowS);
-		this.writeRecord(scope, holder, loaded, nowS);
+		this.writeRecord(scope, holder, loaded, nowS, answer);
 		this.watch(scope, id, holder, answer, Date.now());
 	}
 
