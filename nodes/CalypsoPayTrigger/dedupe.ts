@@ -91,31 +91,28 @@ export function pruneSeen(seen: Seen, nowS: number, limits = SEEN_LIMITS): Seen 
 }
 
 /**
- * `pruneSeen` in place, for a record this process made (nothing else holds it): entries older than `maxAgeS` go;
- * a record a few ids over `maxIds` loses its oldest, one pass each (the common case: one id added to a full
- * record); one further over is sorted. Returns the record within bounds (the same object unless it was sorted).
+ * `pruneSeen` in place, for a record this process made (nothing else holds it): entries older than `maxAgeS` go,
+ * then, when more than `maxIds` are left, the oldest (earlier time, then smaller id): the cut-off time is found by
+ * sorting the times alone (numbers), so no entry list is built or sorted. Returns the same object.
  */
 function pruneOwn(seen: Seen, nowS: number, limits = SEEN_LIMITS): Seen {
-	let count = 0;
+	const times: number[] = [];
 	for (const id in seen) {
 		if (nowS - seen[id] > limits.maxAgeS) delete seen[id];
-		else count++;
+		else times.push(seen[id]);
 	}
-	if (count - limits.maxIds > 4) return pruneSeen(seen, nowS, limits);
-	for (; count > limits.maxIds; count--) {
-		let oldestId = '';
-		let oldestAt = Infinity;
-		let first = true;
-		for (const id in seen) {
-			const at = seen[id];
-			if (first || at < oldestAt || (at === oldestAt && id < oldestId)) {
-				first = false;
-				oldestId = id;
-				oldestAt = at;
-			}
-		}
-		delete seen[oldestId];
+	const over = times.length - limits.maxIds;
+	if (over <= 0) return seen;
+	const sorted = Float64Array.from(times).sort();
+	const cutoff = sorted[over - 1];
+	let ties = over; // how many entries at the cut-off time go, the smallest ids first
+	for (let i = 0; i < over; i++) if (sorted[i] < cutoff) ties--;
+	const atCutoff: string[] = [];
+	for (const id in seen) {
+		if (seen[id] < cutoff) delete seen[id];
+		else if (seen[id] === cutoff) atCutoff.push(id);
 	}
+	for (const id of atCutoff.sort().slice(0, ties)) delete seen[id];
 	return seen;
 }
 
