@@ -64,30 +64,15 @@ export function mergeSeen(...records: Seen[]): Seen {
 	return merged;
 }
 
-/** Which of two entries is older: earlier time, then the smaller id (the order `pruneSeen` keeps the newest by). */
-const older = ([a, x]: [string, number], [b, y]: [string, number]) => x - y || (a < b ? -1 : a > b ? 1 : 0);
-
-/**
- * The record within its bounds: nothing older than `maxAgeS`, at most the `maxIds` newest. Within bounds it is
- * returned as it is; a record a few ids over (one id added to a full record: every new event once the record is
- * full) loses its oldest by a linear scan, keeping its order; otherwise it is sorted, oldest first.
- */
+/** The record within its bounds: nothing older than `maxAgeS`, at most the `maxIds` newest, oldest first. */
 export function pruneSeen(seen: Seen, nowS: number, limits = SEEN_LIMITS): Seen {
-	const times = Object.values(seen);
-	if (times.length <= limits.maxIds && times.every((at) => nowS - at <= limits.maxAgeS)) return seen;
-	const entries = Object.entries(seen);
-	const fresh = entries.filter(([, at]) => nowS - at <= limits.maxAgeS);
-	const over = fresh.length - limits.maxIds;
-	if (over <= 0) return fresh.length === entries.length ? seen : Object.fromEntries(fresh);
-	if (over <= 4) {
-		for (let n = 0; n < over; n++) {
-			let oldest = 0;
-			for (let i = 1; i < fresh.length; i++) if (older(fresh[i], fresh[oldest]) < 0) oldest = i;
-			fresh.splice(oldest, 1);
-		}
-		return Object.fromEntries(fresh);
-	}
-	return Object.fromEntries(fresh.sort(older).slice(-limits.maxIds));
+	const entries = Object.values(seen);
+	if (entries.length <= limits.maxIds && entries.every((at) => nowS - at <= limits.maxAgeS)) return seen;
+	const kept = Object.entries(seen)
+		.filter(([, at]) => nowS - at <= limits.maxAgeS)
+		.sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0))
+		.slice(-limits.maxIds);
+	return Object.fromEntries(kept);
 }
 
 /**
