@@ -19,7 +19,10 @@
  *   5. the trigger's door, in one running n8n (regular mode, SQLite): the same signed envelopes (DOOR.envelopes new
  *      events a run, DOOR.inFlight at a time) to n8n's own Webhook node and to the Calypso Pay Trigger without and
  *      with Confirm Transaction, each workflow ending in the same HTTP call to a loopback sink; deliveries per second
- *      and p50/p99 answer times, median of the runs (variants interleaved run by run).
+ *      and p50/p99 answer times, and n8n's CPU time per delivery (its process group, from /proc, less its idle use),
+ *      median of the runs (variants interleaved run by run). --door-envelopes N (a run), --door-variants
+ *      webhook,noConfirm,confirm (a subset: printed only, RESULTS.md untouched), --door-seen N (each trigger's record
+ *      pre-filled with N ids in n8n's database), --n8n-env KEY=VALUE (e.g. NODE_OPTIONS=--cpu-prof --cpu-prof-dir=D).
  */
 const fs = require('node:fs');
 const os = require('node:os');
