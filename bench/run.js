@@ -19,7 +19,10 @@
  *   5. the trigger's door, in one running n8n (regular mode, SQLite): the same signed envelopes (DOOR.envelopes new
  *      events a run, DOOR.inFlight at a time) to n8n's own Webhook node and to the Calypso Pay Trigger without and
  *      with Confirm Transaction, each workflow ending in the same HTTP call to a loopback sink; deliveries per second
- *      and p50/p99 answer times, median of the runs (variants interleaved run by run).
+ *      and p50/p99 answer times, and n8n's CPU time per delivery (its process group, from /proc, less its idle use),
+ *      median of the runs (variants interleaved run by run). --door-envelopes N (a run), --door-variants
+ *      webhook,noConfirm,confirm (a subset: printed only, RESULTS.md untouched), --door-seen N (each trigger's record
+ *      pre-filled with N ids in n8n's database), --n8n-env KEY=VALUE (e.g. NODE_OPTIONS=--cpu-prof --cpu-prof-dir=D).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -662,7 +665,42 @@ function report(r1, r2, r3, r4, totalMs) {
 
 // ------------------------------------------------------------------------------------------ 5. the trigger's door
 
-const DOOR = { envelopes: 300, inFlight: 10, warmUp: 20 };
+const DOOR = {
+	envelopes: Number(argv[argv.indexOf('--door-envelopes') + 1]) || 300,
+	inFlight: 10,
+	warmUp: 20,
+	/** `--door-variants webhook,noConfirm`: only these start nodes (all three by default). */
+	variants: argv.includes('--door-variants') ? argv[argv.indexOf('--door-variants') + 1].split(',') : undefined,
+	/** `--door-seen N`: each trigger's record of received events pre-filled with N ids (written into n8n's DB). */
+	seen: Number(argv[argv.indexOf('--door-seen') + 1]) || 0,
+};
+
+/**
+ * CPU time (user + system, ms) used so far by n8n's process group (n8n and its task runner), from /proc: the cost
+ * of the deliveries whatever else the machine is doing. @param {number} pgid
+ */
+function groupCpuMs(pgid) {
+	let ticks = 0;
+	for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+		let stat;
+		try { stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { continue; }
+		const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+		if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]); // pgrp (5); utime (14), stime (15)
+	}
+	return ticks * 10; // CLK_TCK 100 on Linux
+}
+
+/** Sets `seen` (n ids, acknowledged now) in the trigger node's static data of a workflow, in n8n's SQLite DB. */
+async function prefillSeen(/** @type {string} */ userFolder, /** @type {string} */ workflowId, /** @type {number} */ n) {
+	const db = path.join(userFolder, '.n8n', 'database.sqlite');
+	const q = (/** @type {string} */ sql) => promisify(execFile)('sqlite3', [db, sql]).then((r) => r.stdout.trim());
+	const data = JSON.parse((await q(`SELECT staticData FROM workflow_entity WHERE id = '${workflowId}'`)) || '{}');
+	const nowS = Math.floor(Date.now() / 1000);
+	const node = data['node:Calypso Pay Trigger'];
+	assert(node && typeof node.requestId === 'string', `door: no subscription stored for ${workflowId}`);
+	node.seen = Object.fromEntries(Array.from({ length: n }, (_, i) => [`pre-${i}`, nowS - n + i]));
+	await q(`UPDATE workflow_entity SET staticData = '${JSON.stringify(data).replace(/'/g, "''")}' WHERE id = '${workflowId}'`);
+}
 /** `--n8n-env KEY=VALUE` (repeatable): extra environment for part 5's n8n, e.g. N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true. */
 const DOOR_ENV = Object.fromEntries(
 	argv.flatMap((a, i) => (a === '--n8n-env' ? [argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])),
@@ -702,8 +740,12 @@ function doorWorkflow(id, start, sinkUrl) {
 function postOnce(url, body, headers) {
 	return new Promise((resolve, reject) => {
 		const req = require('node:http').request(url, { method: 'POST', agent: false, headers: { ...headers, 'Content-Length': Buffer.byteLength(body) } }, (res) => {
-			res.resume();
-			res.on('end', () => resolve(res.statusCode ?? 0));
+			let text = '';
+			res.on('data', (d) => { text += d; });
+			res.on('end', () => {
+				if (res.statusCode !== 200) log(`  ${url}: ${res.statusCode} ${text.slice(0, 200)}`);
+				resolve(res.statusCode ?? 0);
+			});
 		});
 		req.setTimeout(120000, () => req.destroy(new Error(`no answer from ${url}`)));
 		req.on('error', reject);
@@ -753,12 +795,14 @@ async function benchDoor() {
 			{ key: 'webhook', title: "n8n's Webhook node", wf: doorWorkflow('benchDoorWebhook', webhook, sink.url) },
 			{ key: 'noConfirm', title: 'Calypso Pay Trigger, Confirm Transaction off', wf: doorWorkflow('benchDoorTrigNoC', trigger(false), sink.url) },
 			{ key: 'confirm', title: 'Calypso Pay Trigger, Confirm Transaction on', wf: doorWorkflow('benchDoorTrigConf', trigger(true), sink.url) },
-		];
+		].filter((v) => v.key !== 'confirm' || !DOOR.variants || DOOR.variants.includes('confirm'));
 		await uf.importWorkflows(list.map((v) => v.wf));
 		for (const v of list) await uf.publish(v.wf.id);
 		n8n = await uf.start({ extraEnv: DOOR_ENV });
-		await waitFor(() => emu.subscriptions.length >= 2, 30000);
+		await waitFor(() => emu.subscriptions.length >= list.length - 1, 30000);
 		await new Promise((r) => setTimeout(r, 5000)); // n8n saves the subscriptions' keys once activation has finished
+		if (DOOR.seen) for (const v of list.slice(1)) await prefillSeen(userFolder, v.wf.id, DOOR.seen);
+		const measured = list.filter((v) => !DOOR.variants || DOOR.variants.includes(v.key));
 		const urlOf = (/** @type {any} */ v) =>
 			v.key === 'webhook' ? `${n8n.url}/webhook/bench-door` : `${n8n.url}/webhook/${v.wf.nodes[0].webhookId}/webhook`;
 		const subscriptionOf = (/** @type {any} */ v) => emu.subscriptions.find((x) => x.url === urlOf(v));
@@ -783,27 +827,37 @@ async function benchDoor() {
 		const settle = async (/** @type {number} */ expected) =>
 			assert(await waitFor(() => sink.hits() >= expected, 120000), `sink: ${sink.hits()} of ${expected} executions`);
 		const warm = envelopesFor(DOOR.warmUp);
-		for (const v of list) await sendDoor(urlOf(v), warm[v.key]);
-		let expected = DOOR.warmUp * list.length;
+		for (const v of measured) await sendDoor(urlOf(v), warm[v.key]);
+		let expected = DOOR.warmUp * measured.length;
 		await settle(expected);
 		/** @type {Record<string, any[]>} */
-		const runs = { webhook: [], noConfirm: [], confirm: [] };
+		const runs = Object.fromEntries(measured.map((v) => [v.key, []]));
+		const pgid = /** @type {number} */ (n8n.child.pid);
+		// What n8n burns doing nothing (its timers, the task runner), per ms: taken off each run's CPU time.
+		const idle0 = groupCpuMs(pgid);
+		await new Promise((r) => setTimeout(r, 10000));
+		const idlePerMs = Math.max(0, groupCpuMs(pgid) - idle0) / 10000;
 		for (let run = 0; run < RUNS; run++) {
 			const envelopes = envelopesFor(perRun);
-			for (const v of list) {
-				const r = await sendDoor(urlOf(v), envelopes[v.key]);
+			for (const v of measured) {
+				const cpu0 = groupCpuMs(pgid);
+				const t0 = performance.now();
+				const sent = await sendDoor(urlOf(v), envelopes[v.key]);
 				expected += perRun;
 				await settle(expected);
+				// n8n's CPU a delivery, execution included, less what it would have used idle meanwhile
+				const cpuMs = (groupCpuMs(pgid) - cpu0 - idlePerMs * (performance.now() - t0)) / perRun;
+				const r = { ...sent, cpuMs };
 				runs[v.key].push(r);
-				log(`  run ${run + 1} ${v.key}: ${r.perSecond.toFixed(1)} deliveries/s, p50 ${ms(r.p50)}, p99 ${ms(r.p99)}`);
+				log(`  run ${run + 1} ${v.key}: ${r.perSecond.toFixed(1)} deliveries/s, p50 ${ms(r.p50)}, p99 ${ms(r.p99)}, n8n CPU ${r.cpuMs.toFixed(1)} ms/delivery`);
 			}
 		}
 		assert(sink.hits() === expected, `sink: ${sink.hits()} executions for ${expected} deliveries`);
 		const lookups = emu.requests.filter((r) => r.path.endsWith('transaction/get')).length;
 		return {
 			titles: Object.fromEntries(list.map((v) => [v.key, v.title])),
-			...Object.fromEntries(Object.entries(runs).map(([k, r]) => [k, { ...medians(r, ['perSecond', 'p50', 'p99']), runs: r }])),
-			lookups, apiLatencyMs: LATENCY_MS,
+			...Object.fromEntries(Object.entries(runs).map(([k, r]) => [k, { ...medians(r, ['perSecond', 'p50', 'p99', 'cpuMs']), runs: r }])),
+			lookups, apiLatencyMs: LATENCY_MS, idleCpuMsPerS: idlePerMs * 1000,
 		};
 	} finally {
 		await n8n?.stop();
@@ -819,7 +873,7 @@ function doorSection(r5) {
 	const row = (/** @type {string} */ key) => {
 		const r = r5[key];
 		const runs = r.runs.map((/** @type {any} */ x) => x.perSecond.toFixed(1)).join(', ');
-		return `| ${r5.titles[key]} | ${r.perSecond.toFixed(1)} (runs: ${runs}) | ${(r.perSecond / w.perSecond).toFixed(2)}x | ${ms(r.p50)} | ${ms(r.p99)} | ${(r.p99 / w.p99).toFixed(2)}x |`;
+		return `| ${r5.titles[key]} | ${r.perSecond.toFixed(1)} (runs: ${runs}) | ${(r.perSecond / w.perSecond).toFixed(2)}x | ${ms(r.p50)} | ${ms(r.p99)} | ${(r.p99 / w.p99).toFixed(2)}x | ${r.cpuMs.toFixed(1)} ms (${(r.cpuMs / w.cpuMs).toFixed(2)}x) |`;
 	};
 	const rate = r5.noConfirm.perSecond / w.perSecond;
 	const p99 = r5.noConfirm.p99 / w.p99;
@@ -828,11 +882,15 @@ function doorSection(r5) {
 		'',
 		`One \`n8n start\` (n8n ${N8N_VERSION}, regular mode, SQLite); ${DOOR.envelopes} signed envelopes a run, ${DOOR.inFlight} in flight, ` +
 			`to each workflow (start node → HTTP Request to a loopback sink); median of ${RUNS} runs, the variants interleaved; ` +
-			`Confirm Transaction's look-up against the emulator at ${r5.apiLatencyMs} ms latency.` +
+			`Confirm Transaction's look-up against the emulator at ${r5.apiLatencyMs} ms latency. ` +
+			'n8n CPU per delivery: user + system time of the n8n process group (from /proc) while a run is sent and its ' +
+			`executions finish, less n8n's idle use (${r5.idleCpuMsPerS.toFixed(0)} ms/s, measured before the runs), divided by the ` +
+			'deliveries; it depends far less than the rates on what else the machine runs.' +
+			(DOOR.seen ? ` Each trigger's record of received events pre-filled with ${DOOR.seen} ids.` : '') +
 			(Object.keys(DOOR_ENV).length ? ` n8n environment: ${Object.entries(DOOR_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}.` : ''),
 		'',
-		'| Start node | deliveries/s | rate vs Webhook | p50 | p99 | p99 vs Webhook |',
-		'|---|---|---|---|---|---|',
+		'| Start node | deliveries/s | rate vs Webhook | p50 | p99 | p99 vs Webhook | n8n CPU per delivery |',
+		'|---|---|---|---|---|---|---|',
 		row('webhook'), row('noConfirm'), row('confirm'),
 		'',
 		`Target (trigger without Confirm): rate ≥ 0.8x → ${rate.toFixed(2)}x ${verdict(rate >= 0.8)}; p99 ≤ 1.5x → ${p99.toFixed(2)}x ${verdict(p99 <= 1.5)}.`,
@@ -843,8 +901,10 @@ function doorSection(r5) {
 
 /** `--only door`: part 5 alone, replacing the "Trigger door" section of RESULTS.md. */
 async function mainDoorOnly() {
-	log(`5. the trigger's door: ${DOOR.envelopes} signed envelopes × 3 start nodes (${RUNS} runs)`);
-	const section = doorSection(await benchDoor());
+	log(`5. the trigger's door: ${DOOR.envelopes} signed envelopes × ${DOOR.variants?.length ?? 3} start nodes (${RUNS} runs)`);
+	const r5 = await benchDoor();
+	if (DOOR.variants) return log(JSON.stringify(r5, (k, v) => (k === 'runs' ? undefined : v), 1)); // a partial run: printed only
+	const section = doorSection(r5);
 	const file = path.join(__dirname, 'RESULTS.md');
 	const old = fs.readFileSync(file, 'utf8');
 	const title = Object.keys(DOOR_ENV).length ? '## Trigger door (n8n environment changed)' : '## Trigger door';

@@ -76,6 +76,39 @@ export function pruneSeen(seen: Seen, nowS: number, limits = SEEN_LIMITS): Seen 
 }
 
 /**
+ * `pruneSeen` in place, for a record this process made (nothing else holds it): entries older than `maxAgeS` go,
+ * then, when more than `maxIds` are left, the oldest (earlier time, then smaller id): the cut-off time is found by
+ * sorting the times alone (numbers), so no entry list is built or sorted. Returns the same object.
+ */
+function pruneOwn(seen: Seen, nowS: number, limits = SEEN_LIMITS): Seen {
+	const times: number[] = [];
+	for (const id in seen) {
+		if (nowS - seen[id] > limits.maxAgeS) delete seen[id];
+		else times.push(seen[id]);
+	}
+	const over = times.length - limits.maxIds;
+	if (over <= 0) return seen;
+	const sorted = Float64Array.from(times).sort();
+	const cutoff = sorted[over - 1];
+	let ties = over; // how many entries at the cut-off time go, the smallest ids first
+	for (let i = 0; i < over; i++) if (sorted[i] < cutoff) ties--;
+	const atCutoff: string[] = [];
+	for (const id in seen) {
+		if (seen[id] < cutoff) delete seen[id];
+		else if (seen[id] === cutoff) atCutoff.push(id);
+	}
+	for (const id of atCutoff.sort().slice(0, ties)) delete seen[id];
+	return seen;
+}
+
+/** Adds an event to a record this process made, in place, keeping it within bounds (`pruneOwn`). Returns true. */
+export function addNewest(seen: Seen, id: string, atS: number, nowS: number, limits = SEEN_LIMITS): boolean {
+	seen[id] = atS;
+	pruneOwn(seen, nowS, limits);
+	return true;
+}
+
+/**
  * The oldest event time (epoch s) the record still recognises: an event older than this may have been let through
  * and then pruned (older than `maxAgeS`, or older than the oldest of a full record of the `maxIds` newest), so a
  * delivery of it cannot be told from a replay. Newer events that were let through are all in the record.
@@ -122,6 +155,13 @@ export interface AnswerState {
 
 const pendingKey = (scope: string, id: string) => `${scope}\u0000${id}`;
 
+/** A request's static-data object with the record this process last wrote there, until n8n has answered. */
+interface Tracked {
+	holder: RecordHolder;
+	answer?: AnswerState;
+	seen?: Seen;
+}
+
 interface Pending {
 	scope: string;
 	id: string;
@@ -153,7 +193,7 @@ export const KEYS_WINDOW_MS = 60_000;
 export class DeliveryMemory {
 	private readonly scopes = new Map<
 		string,
-		{ ids: Map<string, Entry>; holders: RecordHolder[]; revoked: Set<string> }
+		{ ids: Map<string, Entry>; holders: Tracked[]; revoked: Set<string> }
 	>();
 
 	/** Events handed to n8n and not answered yet, by scope and id. */
@@ -186,11 +226,18 @@ export class DeliveryMemory {
 		while (ids.size > this.maxIdsPerScope) ids.delete(ids.keys().next().value as string);
 	}
 
-	/** Writes `seen` into the tracked records (those n8n may not have saved yet) that do not already agree. */
-	private pushAll(holders: RecordHolder[], change: (seen: Seen) => Seen | undefined): void {
-		for (const holder of holders) {
-			const next = change(readSeen(holder.seen));
-			if (next) holder.seen = next;
+	/**
+	 * Changes the tracked records that n8n may not have saved yet (a request's record is saved before its answer is
+	 * sent: those whose answer is out are dropped first). `change` edits, in place, the record this process wrote
+	 * there (its own object: nothing else holds it), and says whether it changed; the holder is then marked changed.
+	 * So the cost is one pass over a record per request in flight, whatever else the process remembers.
+	 */
+	private pushAll(scope: { holders: Tracked[] }, change: (seen: Seen) => boolean): void {
+		scope.holders = scope.holders.filter((tracked) => !tracked.answer?.writableEnded);
+		for (const tracked of scope.holders) {
+			const own =
+				tracked.seen && tracked.holder.seen === tracked.seen ? tracked.seen : readSeen(tracked.holder.seen);
+			if (change(own)) tracked.holder.seen = tracked.seen = own;
 		}
 	}
 
@@ -231,9 +278,7 @@ export class DeliveryMemory {
 	handOver(scope: string, id: string, atS: number, nowS: number): void {
 		const scoped = this.scope(scope);
 		this.put(scoped.ids, id, { state: 'handed', at: atS });
-		this.pushAll(scoped.holders, (seen) =>
-			seen[id] === undefined ? pruneSeen(mergeSeen(seen, { [id]: atS }), nowS) : undefined,
-		);
+		this.pushAll(scoped, (seen) => seen[id] === undefined && addNewest(seen, id, atS, nowS));
 	}
 
 	/** The answer with the event's 200 was sent. */
@@ -257,30 +302,43 @@ export class DeliveryMemory {
 			while (scoped.revoked.size > this.maxIdsPerScope) {
 				scoped.revoked.delete(scoped.revoked.values().next().value as string);
 			}
-			this.pushAll(scoped.holders, (seen) => {
-				if (seen[id] === undefined) return undefined;
-				const next = { ...seen };
-				delete next[id];
-				return next;
-			});
+			this.pushAll(scoped, (seen) => seen[id] !== undefined && delete seen[id]);
 		}
 	}
 
-	/** The record this process writes: what it loaded, minus revoked ids, plus what it handed over or acknowledged. */
+	/**
+	 * The record this process writes: what it loaded, minus revoked ids, plus what it handed over or acknowledged,
+	 * pruned. When what is left of the loaded record already fills it, a remembered id older than all of it would
+	 * be pruned again, so it is not added (the same record, without sorting thousands of remembered ids).
+	 */
 	record(scope: string, loaded: Seen, nowS: number): Seen {
 		const scoped = this.scopes.get(scope);
 		const merged: Seen = {};
-		for (const [id, at] of Object.entries(loaded)) if (!scoped?.revoked.has(id)) merged[id] = at;
-		for (const [id, entry] of scoped?.ids ?? []) {
-			if (entry.state !== 'processing' && !(merged[id] >= entry.at)) merged[id] = entry.at;
+		let count = 0;
+		let oldest = Infinity;
+		for (const [id, at] of Object.entries(loaded)) {
+			if (scoped?.revoked.has(id)) continue;
+			merged[id] = at;
+			count++;
+			if (at < oldest) oldest = at;
 		}
-		return pruneSeen(merged, nowS);
+		const full = count >= SEEN_LIMITS.maxIds;
+		for (const [id, entry] of scoped?.ids ?? []) {
+			if (entry.state === 'processing' || merged[id] >= entry.at || (full && entry.at < oldest)) continue;
+			merged[id] = entry.at;
+		}
+		return pruneOwn(merged, nowS);
 	}
 
-	/** Keeps a request's static-data object whose record n8n is about to save, to add later hand-overs to it. */
-	track(scope: string, holder: RecordHolder): void {
+	/**
+	 * Keeps a request's static-data object (`holder`) whose record (`seen`) n8n is about to save, to add later
+	 * hand-overs to it, until its answer (`answer`) is out: n8n saves the record before it answers.
+	 */
+	track(scope: string, holder: RecordHolder, answer?: AnswerState, seen?: Seen): void {
 		const { holders } = this.scope(scope);
-		if (!holders.includes(holder)) holders.push(holder);
+		const tracked = holders.find((t) => t.holder === holder);
+		if (tracked) tracked.seen = seen;
+		else holders.push({ holder, answer, seen });
 		while (holders.length > this.maxHolders) holders.shift();
 	}
 
@@ -307,12 +365,12 @@ export class DeliveryMemory {
 	}
 
 	/** Sets the record n8n saves with this request: what it loaded and what this process knows, when that differs. */
-	writeRecord(scope: string, holder: RecordHolder, loaded: Seen, nowS: number): void {
+	writeRecord(scope: string, holder: RecordHolder, loaded: Seen, nowS: number, answer?: AnswerState): void {
 		this.absorb(scope, loaded);
 		const next = this.record(scope, loaded, nowS);
 		if (sameSeen(next, loaded)) return;
 		holder.seen = next;
-		this.track(scope, holder);
+		this.track(scope, holder, answer, next);
 	}
 
 	/**
@@ -329,7 +387,7 @@ export class DeliveryMemory {
 	): void {
 		const nowS = Math.floor(Date.now() / 1000);
 		this.handOver(scope, id, atS, nowS);
-		this.writeRecord(scope, holder, loaded, nowS);
+		this.writeRecord(scope, holder, loaded, nowS, answer);
 		this.watch(scope, id, holder, answer, Date.now());
 	}
 

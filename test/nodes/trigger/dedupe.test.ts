@@ -108,6 +108,73 @@ describe('DeliveryMemory (one process, pure)', () => {
 		expect(memory.record('s', {}, 90)).toEqual({ 7: 90 });
 	});
 
+	test("a hand-over writes only the records of requests n8n has not answered (an answered request's record is saved)", () => {
+		const memory = new DeliveryMemory();
+		const answered = { writableEnded: false, statusCode: 0 };
+		const waiting = { writableEnded: false, statusCode: 0 };
+		const saved = { seen: { 1: 10 } as unknown };
+		const unsaved = { seen: { 1: 10 } as unknown };
+		memory.track('s', saved, answered);
+		memory.track('s', unsaved, waiting);
+		Object.assign(answered, { writableEnded: true, statusCode: 200 });
+		memory.begin('s', '7');
+		memory.handOver('s', '7', 70, 80);
+		expect(saved.seen).toEqual({ 1: 10 });
+		expect(unsaved.seen).toEqual({ 1: 10, 7: 70 });
+		memory.release('s', '7');
+		expect(unsaved.seen).toEqual({ 1: 10 });
+	});
+
+	test('a hand-over into a full tracked record keeps it full: the new id in, the oldest out', () => {
+		const memory = new DeliveryMemory();
+		const full: Record<string, number> = {};
+		for (let i = 0; i < SEEN_LIMITS.maxIds; i++) full[`e${i}`] = 1000 + i;
+		const holder = { seen: full as unknown };
+		memory.track('s', holder, { writableEnded: false, statusCode: 0 });
+		memory.begin('s', 'new');
+		memory.handOver('s', 'new', 5000, 5000);
+		const seen = holder.seen as Record<string, number>;
+		expect(Object.keys(seen)).toHaveLength(SEEN_LIMITS.maxIds);
+		expect(seen.new).toBe(5000);
+		expect(seen.e0).toBeUndefined();
+		expect(seen.e1).toBe(1001);
+	});
+
+	test('record() is the pruned union of the loaded record (minus revoked ids) and what the process remembers', () => {
+		// The same as pruneSeen(mergeSeen(...)), also when the loaded record is full and thousands of older ids are
+		// remembered (they are left out without sorting them), with ties in time and ids too old.
+		let state = 7;
+		const rand = (n: number) => (state = (state * 1103515245 + 12345) % 2147483648) % n;
+		for (let round = 0; round < 6; round++) {
+			const memory = new DeliveryMemory(10, 6000);
+			const nowS = 200_000;
+			const loaded: Record<string, number> = {};
+			const loadedCount = [0, 10, 1999, 2000, 2000, 2003][round];
+			for (let i = 0; i < loadedCount; i++) loaded[`l${i}`] = nowS - 5000 + rand(3000);
+			const remembered: Record<string, number> = {};
+			for (let i = 0; i < 3000; i++) {
+				const id = i % 4 === 0 && i / 4 < loadedCount ? `l${i / 4}` : `m${i}`;
+				const at = nowS - (rand(10) === 0 ? SEEN_LIMITS.maxAgeS + 10 : 6000) + rand(6000);
+				memory.begin('s', id);
+				memory.handOver('s', id, at, nowS);
+				if (rand(3) === 0) memory.acknowledge('s', id);
+				remembered[id] = at;
+			}
+			const revoked = Object.keys(loaded).filter(() => rand(50) === 0);
+			for (const id of revoked) {
+				if (memory.state('s', id) === 'handed') {
+					memory.release('s', id);
+					delete remembered[id];
+				}
+			}
+			const kept = Object.fromEntries(
+				Object.entries(loaded).filter(([id]) => !memory.revoked('s', id)),
+			);
+			const expected = pruneSeen(mergeSeen(kept, remembered), nowS);
+			expect(memory.record('s', loaded, nowS)).toEqual(expected);
+		}
+	});
+
 	test('bounded: maxIdsPerScope ids (oldest forgotten) and maxScopes subscriptions (least recently used)', () => {
 		const memory = new DeliveryMemory(2, 3);
 		for (const id of ['1', '2', '3', '4']) memory.begin('s', id);
