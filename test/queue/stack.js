@@ -34,7 +34,8 @@ const {
 const OWNER = { email: 'queue-owner@example.com', password: 'Queue-owner-password-1' };
 const DATABASE = 'n8n';
 const WORKER_CONCURRENCY = 10;
-const DB_POOL_SIZE = 10;
+/** n8n's default DB_POSTGRESDB_POOL_SIZE (what users get unless they set it); startN8n({ env }) can change it. */
+const N8N_DEFAULT_POOL_SIZE = 2;
 
 /** @typedef {(line: string) => void} Log */
 /** @typedef {{ name: string, url: string, port: number, log: () => string, stop: () => Promise<void> }} N8nProcess */
@@ -246,8 +247,8 @@ async function startStack({ packageDir, webhooks = 2, log = () => {} }) {
 			N8N_PROTOCOL: 'http',
 			N8N_WEBHOOK_URL: publicUrl,
 			OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
-			DB_POSTGRESDB_POOL_SIZE: String(DB_POOL_SIZE), // n8n's default of 2 times out under a burst of deliveries
-			...extra,
+			...extra, // no DB_POSTGRESDB_POOL_SIZE: n8n's default, as users run it (startN8n({ env }) tunes it)
+
 		});
 		const cliEnv = await env('cli');
 
@@ -287,14 +288,21 @@ async function startStack({ packageDir, webhooks = 2, log = () => {} }) {
 		/** Full output of every n8n process started so far, by name (restarts append). @type {Record<string, string>} */
 		const output = Object.fromEntries(specs.map((s) => [s.name, '']));
 
-		/** Starts every n8n process (main, worker, webhook processors) at once; resolves when all are ready. */
-		async function startN8n(timeoutMs = 180000) {
+		/** The environment this start added to every n8n process (startN8n's `env`). @type {Record<string, string>} */
+		let started = {};
+		/**
+		 * Starts every n8n process (main, worker, webhook processors) at once; resolves when all are ready.
+		 * `env` is added to every process's environment for this start (e.g. DB_POSTGRESDB_POOL_SIZE).
+		 * @param {{ timeoutMs?: number, env?: Record<string, string> }} [opts]
+		 */
+		async function startN8n({ timeoutMs = 180000, env: added = {} } = {}) {
+			started = added;
 			const results = await Promise.allSettled(
 				specs.map(async (s, i) => {
 					const file = path.join(logs, `${s.name}.log`);
 					const url = `http://127.0.0.1:${s.port}`;
 					const server = await serve({
-						args: s.args, env: envs[i], readyUrl: `${url}${s.ready}`, timeoutMs,
+						args: s.args, env: { ...envs[i], ...added }, readyUrl: `${url}${s.ready}`, timeoutMs,
 						onOutput: (chunk) => { output[s.name] += chunk; fs.appendFileSync(file, chunk); },
 					});
 					/** @type {N8nProcess} */
@@ -351,7 +359,10 @@ async function startStack({ packageDir, webhooks = 2, log = () => {} }) {
 			webhookUrls,
 			mainUrl: `http://127.0.0.1:${ports.main}`,
 			workerConcurrency: WORKER_CONCURRENCY,
-			dbPoolSize: DB_POOL_SIZE,
+			/** The database pool of every n8n process as last started (n8n's default unless startN8n's env set it). */
+			get dbPoolSize() {
+				return Number(started.DB_POSTGRESDB_POOL_SIZE ?? N8N_DEFAULT_POOL_SIZE);
+			},
 			psql,
 			cli,
 			/** @param {any[]} credentials n8n's export format, `data` as a plain object */
@@ -393,4 +404,4 @@ async function startStack({ packageDir, webhooks = 2, log = () => {} }) {
 	}
 }
 
-module.exports = { startStack, waitFor, pause, OWNER };
+module.exports = { startStack, waitFor, pause, OWNER, N8N_DEFAULT_POOL_SIZE };
