@@ -7,6 +7,7 @@ import type {
 } from 'n8n-workflow';
 
 import { HINTS } from './errors';
+import { parseBody } from './index';
 import { DEFAULT_BASE_URL, signRequest } from './signing';
 
 /**
@@ -56,15 +57,6 @@ function hostPort(base: URL): string {
 	return `${base.hostname}:${port}`;
 }
 
-function parseJson(body: unknown): unknown {
-	if (typeof body !== 'string') return body;
-	try {
-		return JSON.parse(body);
-	} catch {
-		return body;
-	}
-}
-
 /** What the answer was, in a few words, for a Test that did not get Calypso's success. */
 function describeAnswer(status: number, headers: Record<string, unknown>, body: unknown, base: URL): string {
 	const location = headers.location;
@@ -94,7 +86,7 @@ function describeAnswer(status: number, headers: Record<string, unknown>, body: 
 /** Calypso's verdict on the credential, from its answer to the signed test call. */
 function judge(response: LegacyResponse, base: URL): INodeCredentialTestResult {
 	const status = Number(response.statusCode);
-	const body = parseJson(response.body);
+	const body = parseBody(response.body);
 	const data = body && typeof body === 'object' ? (body as { errorCode?: unknown; customers?: unknown }) : {};
 	if (typeof data.errorCode === 'string' && data.errorCode in CREDENTIAL_TEST_ERRORS)
 		return fail(CREDENTIAL_TEST_ERRORS[data.errorCode]);

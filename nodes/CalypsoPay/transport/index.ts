@@ -97,7 +97,8 @@ export interface CallOptions extends ErrorContext {
 	idempotent?: boolean;
 }
 
-function parseBody(body: unknown): unknown {
+/** A text body parsed as JSON when it is JSON; anything else as it came. */
+export function parseBody(body: unknown): unknown {
 	if (typeof body !== 'string') return body;
 	try {
 		return JSON.parse(body);
