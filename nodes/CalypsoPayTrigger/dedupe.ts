@@ -20,8 +20,11 @@ import type { SubscriptionKeys } from './delivery';
  * - The MEMORY (`DeliveryMemory`, one per n8n process): the events this process is processing, and those it has
  *   acknowledged or read in a loaded record. It answers duplicates without the database, refuses a re-delivery of
  *   an event still being processed (so it is never acknowledged before it has been processed), and repairs the
- *   record: every record this process writes is the union of what it loaded and what it remembers, and an event
- *   handed to n8n here is also added to the records of this process's requests that n8n has not saved yet.
+ *   record: every record this process writes is the union of what it loaded and what it remembers, and it is LIVE
+ *   (`DeliveryMemory.live`): whenever n8n writes it (JSON), it writes what the process knows at that moment. n8n may
+ *   write a request's static data after later requests were saved: 2.41 saves each request after it has started
+ *   its execution, and 1.x also saves it when the execution ends (the execution runs on the request's own object).
+ *   A copy frozen at the request's time would then drop the events acknowledged since.
  *
  * The pure parts are here; `webhook.ts` wires them to the request.
  */
@@ -64,15 +67,11 @@ export function mergeSeen(...records: Seen[]): Seen {
 	return merged;
 }
 
-/** The record within its bounds: nothing older than `maxAgeS`, at most the `maxIds` newest, oldest first. */
+/** The record within its bounds: nothing older than `maxAgeS`, at most the `maxIds` newest (a copy when pruned). */
 export function pruneSeen(seen: Seen, nowS: number, limits = SEEN_LIMITS): Seen {
-	const entries = Object.values(seen);
-	if (entries.length <= limits.maxIds && entries.every((at) => nowS - at <= limits.maxAgeS)) return seen;
-	const kept = Object.entries(seen)
-		.filter(([, at]) => nowS - at <= limits.maxAgeS)
-		.sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0))
-		.slice(-limits.maxIds);
-	return Object.fromEntries(kept);
+	const times = Object.values(seen);
+	if (times.length <= limits.maxIds && times.every((at) => nowS - at <= limits.maxAgeS)) return seen;
+	return pruneOwn({ ...seen }, nowS, limits);
 }
 
 /**
@@ -99,13 +98,6 @@ function pruneOwn(seen: Seen, nowS: number, limits = SEEN_LIMITS): Seen {
 	}
 	for (const id of atCutoff.sort().slice(0, ties)) delete seen[id];
 	return seen;
-}
-
-/** Adds an event to a record this process made, in place, keeping it within bounds (`pruneOwn`). Returns true. */
-export function addNewest(seen: Seen, id: string, atS: number, nowS: number, limits = SEEN_LIMITS): boolean {
-	seen[id] = atS;
-	pruneOwn(seen, nowS, limits);
-	return true;
 }
 
 /**
@@ -136,7 +128,7 @@ export function sameSeen(a: Seen, b: Seen): boolean {
 	return keys.length === Object.keys(b).length && keys.every((id) => b[id] === a[id]);
 }
 
-/** A node static-data object (n8n's observable copy of `node:<name>`) whose `seen` n8n has yet to save. */
+/** A request's node static-data object (n8n's observable copy of `node:<name>`), where the record goes. */
 export interface RecordHolder {
 	seen?: unknown;
 }
@@ -155,13 +147,6 @@ export interface AnswerState {
 
 const pendingKey = (scope: string, id: string) => `${scope}\u0000${id}`;
 
-/** A request's static-data object with the record this process last wrote there, until n8n has answered. */
-interface Tracked {
-	holder: RecordHolder;
-	answer?: AnswerState;
-	seen?: Seen;
-}
-
 interface Pending {
 	scope: string;
 	id: string;
@@ -172,31 +157,30 @@ interface Pending {
 
 /**
  * The one loop per process that follows the events handed to n8n until n8n has answered their request: every
- * `everyMs` it marks each one's record changed again (an O(1) assignment, whatever the record's size; see
- * `DeliveryMemory.handOver`) for at most `remarkForMs`, and settles those n8n has answered. One n8n never answers
- * within `giveUpMs` is released (Calypso's retry is then processed).
+ * `everyMs` it marks each one's record changed again (an O(1) assignment, whatever the record's size) for at most
+ * `remarkForMs`, and settles those n8n has answered. One n8n never answers within `giveUpMs` is released (Calypso's
+ * retry is then processed).
+ *
+ * `inOrderForMs`: how long a new event waits for the answers to the events of its subscription handed to n8n
+ * before it (`DeliveryMemory.afterEarlier`).
  */
-export const WATCH = { everyMs: 2, remarkForMs: 60_000, giveUpMs: 10 * 60_000 };
+export const WATCH = { everyMs: 2, remarkForMs: 60_000, giveUpMs: 10 * 60_000, inOrderForMs: 5_000 };
 
 /** How long a process keeps a subscription's opened keys, or the finding that there are none, before looking again. */
 export const KEYS_WINDOW_MS = 60_000;
 
 /**
  * One n8n process's memory of events, per subscription (scope): at most `maxIdsPerScope` ids for each of the
- * `maxScopes` most recently used subscriptions, the oldest forgotten first, and the static-data objects of the last
- * `maxHolders` requests per subscription that wrote the record (n8n may not have saved them yet).
+ * `maxScopes` most recently used subscriptions, the oldest forgotten first.
  *
  * An id goes processing (webhook() is working on it) → handed (webhook() returned it to n8n, which starts the
  * execution, saves the static data, then answers) → done (answered 2xx). An id handed but then not answered 2xx is
  * revoked: left out of the records this process writes from then on.
  */
 export class DeliveryMemory {
-	private readonly scopes = new Map<
-		string,
-		{ ids: Map<string, Entry>; holders: Tracked[]; revoked: Set<string> }
-	>();
+	private readonly scopes = new Map<string, { ids: Map<string, Entry>; revoked: Set<string> }>();
 
-	/** Events handed to n8n and not answered yet, by scope and id. */
+	/** Events handed to n8n and not answered yet, by scope and id, in the order they were handed over. */
 	private readonly pending = new Map<string, Pending>();
 	private watching = false;
 	private readonly keyCache = new Map<
@@ -207,14 +191,13 @@ export class DeliveryMemory {
 	constructor(
 		readonly maxScopes = 200,
 		readonly maxIdsPerScope = 5000,
-		readonly maxHolders = 32,
 	) {}
 
 	private scope(name: string) {
 		let scope = this.scopes.get(name);
 		if (scope)
 			this.scopes.delete(name); // re-inserted below: most recently used last
-		else scope = { ids: new Map(), holders: [], revoked: new Set() };
+		else scope = { ids: new Map(), revoked: new Set() };
 		this.scopes.set(name, scope);
 		while (this.scopes.size > this.maxScopes) this.scopes.delete(this.scopes.keys().next().value as string);
 		return scope;
@@ -224,21 +207,6 @@ export class DeliveryMemory {
 		ids.delete(id);
 		ids.set(id, entry);
 		while (ids.size > this.maxIdsPerScope) ids.delete(ids.keys().next().value as string);
-	}
-
-	/**
-	 * Changes the tracked records that n8n may not have saved yet (a request's record is saved before its answer is
-	 * sent: those whose answer is out are dropped first). `change` edits, in place, the record this process wrote
-	 * there (its own object: nothing else holds it), and says whether it changed; the holder is then marked changed.
-	 * So the cost is one pass over a record per request in flight, whatever else the process remembers.
-	 */
-	private pushAll(scope: { holders: Tracked[] }, change: (seen: Seen) => boolean): void {
-		scope.holders = scope.holders.filter((tracked) => !tracked.answer?.writableEnded);
-		for (const tracked of scope.holders) {
-			const own =
-				tracked.seen && tracked.holder.seen === tracked.seen ? tracked.seen : readSeen(tracked.holder.seen);
-			if (change(own)) tracked.holder.seen = tracked.seen = own;
-		}
 	}
 
 	/** 'processing', 'handed', 'done' (acknowledged here, or found in a loaded record), or undefined. */
@@ -272,13 +240,10 @@ export class DeliveryMemory {
 
 	/**
 	 * webhook() returned the event to n8n: from now on it is in every record this process writes, including those
-	 * of its requests that n8n has not saved yet (n8n 2.41 saves each request's static data after it has started
-	 * the execution, so a request that returned earlier can be saved later and would otherwise drop this id).
+	 * written earlier that n8n saves from now on (they are live: `live`).
 	 */
-	handOver(scope: string, id: string, atS: number, nowS: number): void {
-		const scoped = this.scope(scope);
-		this.put(scoped.ids, id, { state: 'handed', at: atS });
-		this.pushAll(scoped, (seen) => seen[id] === undefined && addNewest(seen, id, atS, nowS));
+	handOver(scope: string, id: string, atS: number): void {
+		this.put(this.scope(scope).ids, id, { state: 'handed', at: atS });
 	}
 
 	/** The answer with the event's 200 was sent. */
@@ -290,7 +255,7 @@ export class DeliveryMemory {
 
 	/**
 	 * Processing failed, or n8n did not answer 2xx: forget the id so that Calypso's retry is processed. One already
-	 * handed over is revoked: taken out of the tracked records and left out of this process's later records.
+	 * handed over is revoked: left out of every record this process writes from now on (the live ones included).
 	 */
 	release(scope: string, id: string): void {
 		const scoped = this.scopes.get(scope);
@@ -302,7 +267,6 @@ export class DeliveryMemory {
 			while (scoped.revoked.size > this.maxIdsPerScope) {
 				scoped.revoked.delete(scoped.revoked.values().next().value as string);
 			}
-			this.pushAll(scoped, (seen) => seen[id] !== undefined && delete seen[id]);
 		}
 	}
 
@@ -331,15 +295,19 @@ export class DeliveryMemory {
 	}
 
 	/**
-	 * Keeps a request's static-data object (`holder`) whose record (`seen`) n8n is about to save, to add later
-	 * hand-overs to it, until its answer (`answer`) is out: n8n saves the record before it answers.
+	 * A record to put in a request's static data: `entries` as its own properties (what the request reads), and a
+	 * `toJSON` that n8n's writes call (JSON.stringify for the database column, n8n's deepCopy): what gets written is
+	 * `record()` at that moment, so a request saved late (after its execution, or after requests that came later)
+	 * carries every event this process acknowledged meanwhile, and no revoked one.
 	 */
-	track(scope: string, holder: RecordHolder, answer?: AnswerState, seen?: Seen): void {
-		const { holders } = this.scope(scope);
-		const tracked = holders.find((t) => t.holder === holder);
-		if (tracked) tracked.seen = seen;
-		else holders.push({ holder, answer, seen });
-		while (holders.length > this.maxHolders) holders.shift();
+	live(scope: string, entries: Seen): Seen {
+		const current = (own: Seen) => this.record(scope, own, Math.floor(Date.now() / 1000));
+		const methods = {
+			toJSON(this: Seen): Seen {
+				return current({ ...this });
+			},
+		};
+		return Object.assign(Object.create(methods) as Seen, entries);
 	}
 
 	get size(): number {
@@ -364,18 +332,19 @@ export class DeliveryMemory {
 		return 'new';
 	}
 
-	/** Sets the record n8n saves with this request: what it loaded and what this process knows, when that differs. */
-	writeRecord(scope: string, holder: RecordHolder, loaded: Seen, nowS: number, answer?: AnswerState): void {
+	/**
+	 * Sets the record n8n saves with this request, when what this process knows differs from what the request
+	 * loaded: live (`live`), so it is what the process knows when n8n writes it.
+	 */
+	writeRecord(scope: string, holder: RecordHolder, loaded: Seen, nowS: number): void {
 		this.absorb(scope, loaded);
 		const next = this.record(scope, loaded, nowS);
-		if (sameSeen(next, loaded)) return;
-		holder.seen = next;
-		this.track(scope, holder, answer, next);
+		if (!sameSeen(next, loaded)) holder.seen = this.live(scope, next);
 	}
 
 	/**
-	 * A new event goes to n8n: recorded (with its time `atS`) in this request's record (`holder`) and in the
-	 * records of this process's requests n8n has not saved yet, and followed until n8n has answered (`watch`).
+	 * A new event goes to n8n: recorded (with its time `atS`) in this request's record (`holder`), and so in every
+	 * live record this process wrote that n8n writes from now on, and followed until n8n has answered (`watch`).
 	 */
 	start(
 		scope: string,
@@ -385,9 +354,8 @@ export class DeliveryMemory {
 		loaded: Seen,
 		answer: AnswerState,
 	): void {
-		const nowS = Math.floor(Date.now() / 1000);
-		this.handOver(scope, id, atS, nowS);
-		this.writeRecord(scope, holder, loaded, nowS, answer);
+		this.handOver(scope, id, atS);
+		this.writeRecord(scope, holder, loaded, Math.floor(Date.now() / 1000));
 		this.watch(scope, id, holder, answer, Date.now());
 	}
 
@@ -423,10 +391,32 @@ export class DeliveryMemory {
 		if (!this.watching) void this.watchAnswers();
 	}
 
+	/**
+	 * Waits (at most `WATCH.inOrderForMs`) until n8n has answered every event of this subscription handed to it
+	 * before this one, so that this request's static-data write starts after theirs have landed (n8n answers once
+	 * the write is done). Concurrent writes can land out of order — seen with n8n 1.123 on SQLite, whose driver runs
+	 * statements in parallel: a write made before others landed after them, and the record last written missed
+	 * events acknowledged a moment before, until the next write; after a restart they ran again. In order, the last
+	 * write is the newest, and, live, it holds every event acknowledged before it.
+	 */
+	async afterEarlier(scope: string, id: string): Promise<void> {
+		const self = pendingKey(scope, id);
+		const earlier: AnswerState[] = [];
+		for (const [key, pending] of this.pending) {
+			if (key === self) break;
+			if (pending.scope === scope) earlier.push(pending.answer);
+		}
+		const deadline = Date.now() + WATCH.inOrderForMs;
+		while (earlier.some((answer) => !answer.writableEnded) && Date.now() < deadline) {
+			await sleep(WATCH.everyMs);
+		}
+	}
+
 	/** Events handed to n8n whose answer is not out yet. */
 	get unanswered(): number {
 		return this.pending.size;
 	}
+
 
 	/** n8n answered (2xx: acknowledged; anything else: released), or gave no answer in time (released). */
 	private settle(pending: Pending): void {

@@ -150,7 +150,7 @@ export async function receiveDelivery(this: IWebhookFunctions, memory: DeliveryM
 					'Retry-After': String(RETRY_AFTER_S),
 				});
 			case 'repeated':
-				memory.writeRecord(requestId, stored, loaded, nowS, this.getResponseObject());
+				memory.writeRecord(requestId, stored, loaded, nowS);
 				return acknowledge(`Event ${id} was already received; ignored`);
 			case 'too old':
 				return acknowledge(
@@ -172,6 +172,7 @@ export async function receiveDelivery(this: IWebhookFunctions, memory: DeliveryM
 		// 6. Record, and follow n8n's answer.
 		if (id !== undefined) {
 			memory.start(requestId, id, timeS ?? nowS, stored, loaded, this.getResponseObject());
+			await memory.afterEarlier(requestId, id);
 		}
 		return { workflowData: [this.helpers.returnJsonArray([item])] };
 	} catch (error) {

@@ -8,6 +8,8 @@
  * Static data works as in n8n 2.41's live-webhook path (live-webhooks.js): what the hooks write is kept (n8n saves it
  * after activation); each delivery gets a fresh copy of the saved data, and when webhook() changed it, the whole copy
  * is written back (last writer wins) before the answer is sent; nothing is saved when webhook() throws.
+ * `lateWrites`: concurrent writes land out of order, as in n8n 1.123 on SQLite (its driver runs statements in
+ * parallel): a write is serialised when n8n makes it, and every 6th delivery's lands 300 ms later.
  *
  * Several n8n processes can stand behind the one webhook URL: each has its own DeliveryMemory, and `useProcess(i)`
  * picks the one that handles the next deliveries (as a load balancer would); `restart()` gives all of them fresh
@@ -78,6 +80,8 @@ export interface TriggerHarness {
 	activation: WorkflowActivateMode;
 	/** Whole-column writes of the static data made after deliveries. */
 	readonly saves: number;
+	/** Every 6th delivery's static-data write lands 300 ms after it was made (n8n 1.123 on SQLite). */
+	lateWrites: boolean;
 	checkExists(): Promise<boolean>;
 	create(): Promise<boolean>;
 	delete(): Promise<boolean>;
@@ -132,13 +136,19 @@ export async function createTriggerHarness(
 	};
 	let current = 0;
 	let saves = 0;
-	const options = { dropRawBody: false, activation: 'activate' as WorkflowActivateMode };
-	const save = (workflow: Workflow) => {
+	const options = {
+		dropRawBody: false,
+		activation: 'activate' as WorkflowActivateMode,
+		lateWrites: false,
+	};
+	const save = async (workflow: Workflow, landsAfterMs = 0) => {
 		const data = workflow.staticData as IDataObject & { __dataChanged?: boolean };
 		if (!data.__dataChanged) return;
 		const copy = JSON.parse(JSON.stringify(data)) as IDataObject;
+		if (landsAfterMs > 0) await sleep(landsAfterMs);
 		for (const key of Object.keys(staticData)) delete staticData[key];
 		Object.assign(staticData, copy);
+		data.__dataChanged = false; // as n8n's saveStaticData does once written
 		saves++;
 	};
 	const additionalData = (
@@ -200,7 +210,8 @@ export async function createTriggerHarness(
 		// n8n starts the execution (WorkflowRunner.run: database writes, queueing) before its response callback saves
 		// the static data: requests that returned in one order can be saved in another. A varying pause stands in.
 		if (result.workflowData) await sleep(((received.indexOf(record) * 7) % 5) * 40);
-		save(workflow); // n8n's response callback saves, then the answer is sent
+		// n8n's response callback saves, then the answer is sent
+		await save(workflow, options.lateWrites && received.indexOf(record) % 6 === 0 ? 300 : 0);
 		if (result.noWebhookResponse) {
 			record.status = res.statusCode;
 			if (!res.writableEnded) res.end();
@@ -262,6 +273,12 @@ export async function createTriggerHarness(
 		},
 		get saves() {
 			return saves;
+		},
+		get lateWrites() {
+			return options.lateWrites;
+		},
+		set lateWrites(value: boolean) {
+			options.lateWrites = value;
 		},
 		checkExists: hook('checkExists'),
 		create: hook('create'),

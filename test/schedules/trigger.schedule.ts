@@ -71,12 +71,14 @@ async function until(condition: () => boolean, what: string, timeoutMs = 15_000)
 	}
 }
 
-async function run(steps: Step[]): Promise<boolean> {
+/** `lateWrites`: every 6th static-data write lands 300 ms late, as n8n 1.123's on SQLite can (test/helpers/trigger.ts). */
+async function run(steps: Step[], lateWrites = false): Promise<boolean> {
 	server.emulator.reset();
 	const harness: TriggerHarness = await createTriggerHarness(server.credentials, {
 		events: [FUNDS],
 		confirmTransaction: true,
 	});
+	harness.lateWrites = lateWrites;
 	try {
 		await harness.create();
 		const requestId = harness.stored.requestId as string;
@@ -177,6 +179,13 @@ describe('Calypso Pay Trigger under fault schedules', () => {
 		},
 	);
 
+	scheduleProperty(
+		'trigger with static-data writes landing out of order (n8n 1.123, SQLite): every event runs exactly once',
+		schedule,
+		async (steps) => await run(steps, true),
+		{ runs: 25 },
+	);
+
 	// Found by the property on the code before issue 18 / 16 §2.5 (seed 20261203, first schedule, shrunk): Calypso
 	// hung up on event 1 after the trigger had handed it to n8n; the workflow ran, the process then took the event
 	// back from its record (the answer had not gone out) and ran its re-send a second time. Hanging up during the
@@ -194,6 +203,20 @@ describe('Calypso Pay Trigger under fault schedules', () => {
 		'a caller hangs up during the look-up',
 		[{ kind: 'send', event: 0, lookup: 'slow', hangUp: true } as Step],
 		run,
+	);
+
+	// Found by the out-of-order property on the code before `afterEarlier` (seed 20261203, shrunk), the engine-test
+	// form of a CI failure on n8n 1.123: event 0's write, made first, landed after event 1's, without it; after a
+	// restart, event 1 ran again.
+	replays(
+		'a write made first lands last (out of order), then a restart',
+		[
+			{ kind: 'send', event: 0, lookup: 'ok', hangUp: false },
+			{ kind: 'burst', event: 1, copies: 2, lookup: 'ok' },
+			{ kind: 'restart' },
+			{ kind: 'send', event: 0, lookup: 'ok', hangUp: false },
+		] as Step[],
+		async (steps) => await run(steps, true),
 	);
 
 	// Found on the code before issue 18 §3: a failing transaction look-up was answered 500 (an error against the

@@ -6,7 +6,7 @@ import {
 	readSeen,
 	sameSeen,
 } from '../../../nodes/CalypsoPayTrigger/dedupe';
-import { sleep } from 'n8n-workflow';
+import { deepCopy, sleep } from 'n8n-workflow';
 
 import { useEmulator } from '../../helpers/calypso';
 import { NODE_PROCESS, createTriggerHarness } from '../../helpers/trigger';
@@ -33,15 +33,13 @@ describe('the seen-event record (pure)', () => {
 		expect(pruneSeen(seen, now)).toEqual({ edge: now - 48 * H, recent: now - 60 });
 	});
 
-	test('pruneSeen keeps the newest maxIds, oldest first', () => {
+	test('pruneSeen keeps the newest maxIds (at a tie in time, the smaller ids go first), in a copy', () => {
 		const seen: Record<string, number> = {};
 		for (let i = 0; i < 10; i++) seen[`e${i}`] = 1000 + (i % 2 ? i : 20 - i);
-		const kept = pruneSeen(seen, 1100, { maxAgeS: 1000, maxIds: 3 });
-		expect(Object.entries(kept)).toEqual([
-			['e4', 1016],
-			['e2', 1018],
-			['e0', 1020],
-		]);
+		seen.t1 = seen.t2 = 1016;
+		const kept = pruneSeen(seen, 1100, { maxAgeS: 1000, maxIds: 4 });
+		expect(kept).toEqual({ t1: 1016, t2: 1016, e2: 1018, e0: 1020 });
+		expect(Object.keys(seen)).toHaveLength(12);
 		const full: Record<string, number> = {};
 		for (let i = 0; i < SEEN_LIMITS.maxIds + 50; i++) full[String(i)] = 5000 + i;
 		expect(Object.keys(pruneSeen(full, 5000))).toHaveLength(SEEN_LIMITS.maxIds);
@@ -64,7 +62,7 @@ describe('DeliveryMemory (one process, pure)', () => {
 		memory.release('s', '1');
 		expect(memory.state('s', '1')).toBeUndefined();
 		memory.begin('s', '1');
-		memory.handOver('s', '1', 50, 60);
+		memory.handOver('s', '1', 50);
 		expect(memory.state('s', '1')).toBe('handed');
 		expect(memory.record('s', {}, 100)).toEqual({ 1: 50 });
 		memory.acknowledge('s', '1');
@@ -83,61 +81,56 @@ describe('DeliveryMemory (one process, pure)', () => {
 		expect(memory.record('s', {}, 20)).toEqual({ 1: 10 });
 	});
 
-	test('a hand-over is added to the tracked records not yet saved; a revoked one is taken out again', () => {
-		const memory = new DeliveryMemory(10, 10, 2);
-		const a = { seen: { 1: 10 } as unknown };
-		const b: { seen?: unknown } = {};
-		const c: { seen?: unknown } = { seen: { 1: 10 } };
-		memory.track('s', a);
-		memory.track('s', b);
-		memory.track('s', c); // only the last 2 are kept: a is dropped
+	test('a record written earlier is written by n8n as the process knows it then: later hand-overs in, revoked ids out', () => {
+		const memory = new DeliveryMemory();
+		const t = Math.floor(Date.now() / 1000) - 100;
+		const holder: { seen?: unknown } = {};
+		memory.writeRecord('s', holder, { 1: t }, t); // nothing new: the loaded record stays as it is
+		expect(holder.seen).toBeUndefined();
+		memory.begin('s', '5');
+		const answer = { writableEnded: false, statusCode: 500 };
+		memory.start('s', '5', t + 5, holder, { 1: t }, answer);
+		expect({ ...(holder.seen as object) }).toEqual({ 1: t, 5: t + 5 }); // what the request reads
 		memory.begin('s', '7');
-		memory.handOver('s', '7', 70, 80);
-		expect(a.seen).toEqual({ 1: 10 });
-		expect(b.seen).toEqual({ 7: 70 });
-		expect(c.seen).toEqual({ 1: 10, 7: 70 });
+		memory.handOver('s', '7', t + 7);
+		const written = () => (JSON.parse(JSON.stringify(holder)) as { seen: Record<string, number> }).seen;
+		expect(written()).toEqual({ 1: t, 5: t + 5, 7: t + 7 }); // what n8n writes (JSON), later
 		memory.release('s', '7'); // n8n did not answer 2xx
-		expect(b.seen).toEqual({});
-		expect(c.seen).toEqual({ 1: 10 });
+		memory.release('s', '5');
+		expect(written()).toEqual({ 1: t });
 		// …and a record loaded with 7 (saved by a request in between) is written without it, until 7 is processed again.
-		expect(memory.record('s', { 1: 10, 7: 70 }, 80)).toEqual({ 1: 10 });
-		memory.absorb('s', { 7: 70 });
+		expect(memory.record('s', { 1: t, 7: t + 7 }, t)).toEqual({ 1: t });
+		memory.absorb('s', { 7: t + 7 });
 		expect(memory.state('s', '7')).toBeUndefined();
 		expect(memory.begin('s', '7')).toBe(true);
-		memory.handOver('s', '7', 90, 90);
-		expect(memory.record('s', {}, 90)).toEqual({ 7: 90 });
+		memory.handOver('s', '7', t + 9);
+		expect(memory.record('s', {}, t)).toEqual({ 1: t, 7: t + 9 });
+		expect(written()).toEqual({ 1: t, 7: t + 9 });
+		answer.writableEnded = true; // n8n answered: the watch loop ends
 	});
 
-	test("a hand-over writes only the records of requests n8n has not answered (an answered request's record is saved)", () => {
-		const memory = new DeliveryMemory();
-		const answered = { writableEnded: false, statusCode: 0 };
-		const waiting = { writableEnded: false, statusCode: 0 };
-		const saved = { seen: { 1: 10 } as unknown };
-		const unsaved = { seen: { 1: 10 } as unknown };
-		memory.track('s', saved, answered);
-		memory.track('s', unsaved, waiting);
-		Object.assign(answered, { writableEnded: true, statusCode: 200 });
-		memory.begin('s', '7');
-		memory.handOver('s', '7', 70, 80);
-		expect(saved.seen).toEqual({ 1: 10 });
-		expect(unsaved.seen).toEqual({ 1: 10, 7: 70 });
-		memory.release('s', '7');
-		expect(unsaved.seen).toEqual({ 1: 10 });
-	});
-
-	test('a hand-over into a full tracked record keeps it full: the new id in, the oldest out', () => {
+	test("a live record written by n8n's deepCopy, and when full: the newest maxIds, the oldest out", () => {
 		const memory = new DeliveryMemory();
 		const full: Record<string, number> = {};
 		for (let i = 0; i < SEEN_LIMITS.maxIds; i++) full[`e${i}`] = 1000 + i;
-		const holder = { seen: full as unknown };
-		memory.track('s', holder, { writableEnded: false, statusCode: 0 });
+		const nowS = Math.floor(Date.now() / 1000);
+		for (const id of Object.keys(full)) full[id] += nowS - 5000;
+		const holder: { seen?: unknown } = {};
 		memory.begin('s', 'new');
-		memory.handOver('s', 'new', 5000, 5000);
-		const seen = holder.seen as Record<string, number>;
+		const answer = { writableEnded: false, statusCode: 200 };
+		memory.start('s', 'new', nowS, holder, full, answer);
+		memory.begin('s', 'newer');
+		memory.handOver('s', 'newer', nowS + 1);
+		const seen = deepCopy(holder).seen as Record<string, number>;
 		expect(Object.keys(seen)).toHaveLength(SEEN_LIMITS.maxIds);
-		expect(seen.new).toBe(5000);
-		expect(seen.e0).toBeUndefined();
-		expect(seen.e1).toBe(1001);
+		expect([seen.new, seen.newer, seen.e0, seen.e1, seen.e2]).toEqual([
+			nowS,
+			nowS + 1,
+			undefined,
+			undefined,
+			full.e2,
+		]);
+		answer.writableEnded = true; // n8n answered: the watch loop ends
 	});
 
 	test('record() is the pruned union of the loaded record (minus revoked ids) and what the process remembers', () => {
@@ -156,7 +149,7 @@ describe('DeliveryMemory (one process, pure)', () => {
 				const id = i % 4 === 0 && i / 4 < loadedCount ? `l${i / 4}` : `m${i}`;
 				const at = nowS - (rand(10) === 0 ? SEEN_LIMITS.maxAgeS + 10 : 6000) + rand(6000);
 				memory.begin('s', id);
-				memory.handOver('s', id, at, nowS);
+				memory.handOver('s', id, at);
 				if (rand(3) === 0) memory.acknowledge('s', id);
 				remembered[id] = at;
 			}
@@ -213,7 +206,7 @@ describe('DeliveryMemory.watch: one loop for every event handed to n8n', () => {
 		const answers = holders.map(() => ({ writableEnded: false, statusCode: 0 }));
 		holders.forEach((holder, i) => {
 			memory.begin('s', String(i));
-			memory.handOver('s', String(i), 50, 60);
+			memory.handOver('s', String(i), 50);
 			memory.watch('s', String(i), holder, answers[i], Date.now());
 		});
 		await until(() => assigned.every((values) => values.length >= 3), 'a few re-marks of every record');
@@ -328,6 +321,32 @@ describe('de-duplication through the webhook (n8n contexts, whole-column static 
 		);
 		expect(replays.map((r) => r.status)).toEqual(Array(burst.length).fill(200));
 		expect(harness.started).toHaveLength(burst.length);
+	});
+
+	test('writes that land out of order (n8n 1.123 on SQLite): after a burst the saved record still has every event, and a restart runs none again (CI regression)', async () => {
+		const { requestId, transactions } = await setup();
+		harness.lateWrites = true; // the first delivery's write lands 300 ms late
+		const burst = transactions.slice(0, 6);
+		burst.forEach((t, i) =>
+			server.emulator.injectFault({
+				path: 'transaction/get',
+				landAfterMs: 10 + 30 * i, // the events are handed to n8n one after the other
+				match: (req) => (req.body?.payload as { transactionId?: string })?.transactionId === t.id,
+			}),
+		);
+		const sent = await Promise.all(
+			burst.map((t) => server.emulator.deliverEvent(requestId, { transactionId: t.id })),
+		);
+		expect(sent.map((d) => d.status)).toEqual(Array(burst.length).fill(200));
+		expect(seenIds().sort()).toEqual(sent.map((d) => d.id).sort());
+		harness.restart();
+		const replays = await Promise.all(
+			sent.map((d) => server.emulator.deliverEvent(requestId, {}, { redeliver: d.id })),
+		);
+		expect(replays.map((r) => r.body)).toEqual(
+			sent.map((d) => ({ message: `Event ${d.id} was already received; ignored` })),
+		);
+		expect(harness.started).toHaveLength(sent.length);
 	});
 
 	test('two processes, one after the other: a re-delivery to the other process starts nothing', async () => {
