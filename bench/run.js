@@ -930,8 +930,10 @@ async function mainQueueOnly() {
 	const file = path.join(__dirname, 'RESULTS.md');
 	const old = fs.readFileSync(file, 'utf8');
 	const stamp = `\n- Part 4 alone (\`--only queue\`): ${new Date().toISOString()}, load average (1 min) at start ${LOAD_AT_START}, at end ${os.loadavg()[0].toFixed(2)}\n`;
-	const withSection = /\n## Queue mode\n[\s\S]*$/.test(old) ? old.replace(/\n## Queue mode\n[\s\S]*$/, `\n${section}`) : `${old}\n${section}`;
-	fs.writeFileSync(file, withSection.trimEnd() + stamp);
+	// The section ends where the next "## " section begins: the sections after it (the trigger door's) stay.
+	const re = /\n## Queue mode\n[\s\S]*?(?=\n## |$)/;
+	const replaced = `\n${section.trimEnd()}\n${stamp}`;
+	fs.writeFileSync(file, re.test(old) ? old.replace(re, replaced) : `${old.trimEnd()}\n${replaced}`);
 	log(`\n${section}\nWritten to bench/RESULTS.md (Queue mode section)`);
 }
 
