@@ -22,9 +22,9 @@ import type { SubscriptionKeys } from './delivery';
  *   an event still being processed (so it is never acknowledged before it has been processed), and repairs the
  *   record: every record this process writes is the union of what it loaded and what it remembers, and it is LIVE
  *   (`DeliveryMemory.live`): whenever n8n writes it (JSON), it writes what the process knows at that moment. n8n may
- *   write a request's static data after later requests were saved: 2.41 saves each request after it has started
- *   its execution, and 1.x also saves it when the execution ends (the execution runs on the request's own object).
- *   A copy frozen at the request's time would then drop the events acknowledged since.
+ *   write a request's static data after later requests were saved (2.41 saves each request after it has started
+ *   its execution): a copy frozen at the request's time would then drop the events acknowledged since. And a new
+ *   event's write waits for the earlier ones to land (`DeliveryMemory.afterEarlier`).
  *
  * The pure parts are here; `webhook.ts` wires them to the request.
  */
@@ -297,8 +297,8 @@ export class DeliveryMemory {
 	/**
 	 * A record to put in a request's static data: `entries` as its own properties (what the request reads), and a
 	 * `toJSON` that n8n's writes call (JSON.stringify for the database column, n8n's deepCopy): what gets written is
-	 * `record()` at that moment, so a request saved late (after its execution, or after requests that came later)
-	 * carries every event this process acknowledged meanwhile, and no revoked one.
+	 * `record()` at that moment, so a request saved late (after requests that came later) carries every event this
+	 * process acknowledged meanwhile, and no revoked one.
 	 */
 	live(scope: string, entries: Seen): Seen {
 		const current = (own: Seen) => this.record(scope, own, Math.floor(Date.now() / 1000));
@@ -416,7 +416,6 @@ export class DeliveryMemory {
 	get unanswered(): number {
 		return this.pending.size;
 	}
-
 
 	/** n8n answered (2xx: acknowledged; anything else: released), or gave no answer in time (released). */
 	private settle(pending: Pending): void {

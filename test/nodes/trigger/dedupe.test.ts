@@ -160,9 +160,7 @@ describe('DeliveryMemory (one process, pure)', () => {
 					delete remembered[id];
 				}
 			}
-			const kept = Object.fromEntries(
-				Object.entries(loaded).filter(([id]) => !memory.revoked('s', id)),
-			);
+			const kept = Object.fromEntries(Object.entries(loaded).filter(([id]) => !memory.revoked('s', id)));
 			const expected = pruneSeen(mergeSeen(kept, remembered), nowS);
 			expect(memory.record('s', loaded, nowS)).toEqual(expected);
 		}
