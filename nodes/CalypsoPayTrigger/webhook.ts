@@ -87,8 +87,9 @@ async function confirm(ctx: IWebhookFunctions, transactionId: string): Promise<I
  *    (200 "already received"; the record repaired if this process knew more), too old for the record to tell it
  *    from a replay (200, not started), or new;
  * 5. confirm the transaction (Confirm Transaction): a failed look-up goes to the workflow as `transactionError`;
- * 6. record: the event's id on the static data, which n8n saves before it answers; this process then follows n8n's
- *    answer (DeliveryMemory.watch): 2xx → acknowledged; anything else → forgotten, so Calypso's retry is processed.
+ * 6. record: the event's id on the static data, which n8n saves before it answers, once the events handed to n8n
+ *    before it are answered (so the writes land in order); this process then follows n8n's answer
+ *    (DeliveryMemory.watch): 2xx → acknowledged; anything else → forgotten, so Calypso's retry is processed.
  *    A caller that hung up meanwhile is treated like one still waiting: the workflow runs once and is recorded;
  *    Calypso, having no 200, re-sends, and gets "already received".
  */
