@@ -182,6 +182,11 @@ export class DeliveryMemory {
 
 	/** Events handed to n8n and not answered yet, by scope and id, in the order they were handed over. */
 	private readonly pending = new Map<string, Pending>();
+	/**
+	 * Requests whose record n8n writes without an event handed over (a duplicate's repair, `inOrder`), not answered
+	 * yet, in arrival order: the writes that come after wait for theirs too.
+	 */
+	private readonly writers = new Map<object, { scope: string; answer: AnswerState; sinceMs: number }>();
 	private watching = false;
 	private readonly keyCache = new Map<
 		string,
@@ -336,10 +341,12 @@ export class DeliveryMemory {
 	 * Sets the record n8n saves with this request, when what this process knows differs from what the request
 	 * loaded: live (`live`), so it is what the process knows when n8n writes it.
 	 */
-	writeRecord(scope: string, holder: RecordHolder, loaded: Seen, nowS: number): void {
+	writeRecord(scope: string, holder: RecordHolder, loaded: Seen, nowS: number): boolean {
 		this.absorb(scope, loaded);
 		const next = this.record(scope, loaded, nowS);
-		if (!sameSeen(next, loaded)) holder.seen = this.live(scope, next);
+		if (sameSeen(next, loaded)) return false;
+		holder.seen = this.live(scope, next);
+		return true;
 	}
 
 	/**
@@ -406,6 +413,35 @@ export class DeliveryMemory {
 			if (key === self) break;
 			if (pending.scope === scope) earlier.push(pending.answer);
 		}
+		await this.waitFor([...earlier, ...this.earlierWriters(scope)]);
+	}
+
+	/**
+	 * The same order for a request that writes the record without handing an event over (a duplicate whose loaded
+	 * record missed events this process knows: `writeRecord` returned true): it waits for the answers to the events
+	 * handed over and the writes made before it, and the hand-overs and writes after it wait for its answer. Else a
+	 * duplicate's write, made before a new event was handed over, could land after that event's write and drop it.
+	 */
+	async inOrder(scope: string, answer: AnswerState): Promise<void> {
+		const earlier = [...this.pending.values()].filter((p) => p.scope === scope).map((p) => p.answer);
+		earlier.push(...this.earlierWriters(scope));
+		this.writers.set(answer, { scope, answer, sinceMs: Date.now() });
+		await this.waitFor(earlier);
+	}
+
+	/** The unanswered duplicate writes of a subscription (answered or given-up ones are dropped here). */
+	private earlierWriters(scope: string): AnswerState[] {
+		const nowMs = Date.now();
+		const earlier: AnswerState[] = [];
+		for (const [key, writer] of this.writers) {
+			if (writer.answer.writableEnded || nowMs - writer.sinceMs > WATCH.giveUpMs) this.writers.delete(key);
+			else if (writer.scope === scope) earlier.push(writer.answer);
+		}
+		return earlier;
+	}
+
+	/** Until every one of these requests has been answered, at most `WATCH.inOrderForMs`. */
+	private async waitFor(earlier: AnswerState[]): Promise<void> {
 		const deadline = Date.now() + WATCH.inOrderForMs;
 		while (earlier.some((answer) => !answer.writableEnded) && Date.now() < deadline) {
 			await sleep(WATCH.everyMs);

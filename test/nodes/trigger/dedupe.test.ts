@@ -349,6 +349,27 @@ describe('de-duplication through the webhook (n8n contexts, whole-column static 
 		expect(harness.started).toHaveLength(sent.length);
 	});
 
+	test("a duplicate's record write made before a new event's hand-over, landing after that event's write (out of order), does not drop it", async () => {
+		const { requestId, customer } = await setup();
+		const expired = () => server.emulator.deliverEvent(requestId, { eventType: EXPIRED, customerId: customer.id });
+		const first = await expired(); // delivery 0: in the saved record
+		// Delivery 1 (event m) is handed to n8n, whose write lands 1 s later; delivery 2, a duplicate of the first
+		// event, loads the record without m, so it writes the record too, and its write lands 1.5 s later.
+		harness.writeLandsAfterMs = (index) => [0, 1000, 1500][index] ?? 0;
+		const m = expired();
+		await until(() => harness.received.length === 2, 'event m');
+		await sleep(50);
+		const duplicate = server.emulator.deliverEvent(requestId, {}, { redeliver: first.id });
+		const mAnswer = await m;
+		const n = await expired(); // delivery 3: handed to n8n after m was answered; its write lands at once
+		expect([mAnswer.status, n.status, (await duplicate).status]).toEqual([200, 200, 200]);
+		const saved = seenIds().sort();
+		harness.restart();
+		await server.emulator.deliverEvent(requestId, {}, { redeliver: n.id });
+		expect(startedIds()).toEqual([first.id, mAnswer.id, n.id]); // n did not run again after the restart
+		expect(saved).toEqual([first.id, mAnswer.id, n.id].sort());
+	});
+
 	test('two processes, one after the other: a re-delivery to the other process starts nothing', async () => {
 		const { requestId, transactions } = await setup();
 		const first = await server.emulator.deliverEvent(requestId, { transactionId: transactions[0].id });
