@@ -306,7 +306,10 @@ export class DeliveryMemory {
 	 * carries every event this process acknowledged meanwhile, and no revoked one.
 	 */
 	live(scope: string, entries: Seen): Seen {
-		const current = (own: Seen) => this.record(scope, own, Math.floor(Date.now() / 1000));
+		const current = (own: Seen) => {
+			this.settleAnswered(scope);
+			return this.record(scope, own, Math.floor(Date.now() / 1000));
+		};
 		const methods = {
 			toJSON(this: Seen): Seen {
 				return current({ ...this });
@@ -453,6 +456,16 @@ export class DeliveryMemory {
 		return this.pending.size;
 	}
 
+
+	/**
+	 * Settles the events of a subscription n8n has answered, before a write: the loop looks every `WATCH.everyMs`,
+	 * and n8n may write another request's record in between (an event answered 500 a moment ago stays out).
+	 */
+	private settleAnswered(scope: string): void {
+		for (const pending of [...this.pending.values()]) {
+			if (pending.scope === scope && pending.answer.writableEnded) this.settle(pending);
+		}
+	}
 
 	/** n8n answered (2xx: acknowledged; anything else: released), or gave no answer in time (released). */
 	private settle(pending: Pending): void {

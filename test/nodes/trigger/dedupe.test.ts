@@ -109,6 +109,23 @@ describe('DeliveryMemory (one process, pure)', () => {
 		answer.writableEnded = true; // n8n answered: the watch loop ends
 	});
 
+	test('a record n8n writes right after another event was answered non-2xx leaves that event out, before the watch loop has looked', () => {
+		const memory = new DeliveryMemory();
+		const t = Math.floor(Date.now() / 1000);
+		const m = { writableEnded: false, statusCode: 200 };
+		const n = { writableEnded: false, statusCode: 200 };
+		memory.begin('s', 'm');
+		memory.start('s', 'm', t, {}, {}, m);
+		const holder: { seen?: unknown } = {};
+		memory.begin('s', 'n');
+		memory.start('s', 'n', t + 1, holder, {}, n);
+		// n8n could not start m's execution: it answers 500, then writes n's static data within the same tick.
+		Object.assign(m, { writableEnded: true, statusCode: 500 });
+		const written = JSON.parse(JSON.stringify(holder)) as { seen: unknown };
+		n.writableEnded = true; // n8n answered n: the watch loop ends
+		expect(written.seen).toEqual({ n: t + 1 });
+	});
+
 	test("a live record written by n8n's deepCopy, and when full: the newest maxIds, the oldest out", () => {
 		const memory = new DeliveryMemory();
 		const full: Record<string, number> = {};
