@@ -136,7 +136,8 @@ export interface RecordHolder {
 /** What the record and this process's memory say about an event (DeliveryMemory.classify). */
 export type Verdict = 'new' | 'repeated' | 'in flight' | 'too old';
 
-type Entry = { state: 'processing' } | { state: 'handed' | 'done'; at: number };
+/** `written`: n8n has written (serialised) the event's own request's record, which holds it. */
+type Entry = { state: 'processing' } | { state: 'handed'; at: number; written: boolean } | { state: 'done'; at: number };
 
 /** What the response object (Node's ServerResponse) shows of n8n's answer to a request. */
 export interface AnswerState {
@@ -244,11 +245,21 @@ export class DeliveryMemory {
 	}
 
 	/**
-	 * webhook() returned the event to n8n: from now on it is in every record this process writes, including those
-	 * written earlier that n8n saves from now on (they are live: `live`).
+	 * webhook() returned the event to n8n: it is in its own request's record, and once n8n has written that one, in
+	 * every record this process writes, including those written earlier that n8n saves from then on (they are
+	 * live: `live`). Not before: n8n may still fail to start it (500, nothing saved), and a record written meanwhile
+	 * by another request would keep it in the database, so that after a restart its re-delivery would be taken for
+	 * a duplicate and never run. Writes are in order (`afterEarlier`, `inOrder`): one that comes after this event's
+	 * waits for its answer, so leaving it out of the writes made before its own loses nothing.
 	 */
 	handOver(scope: string, id: string, atS: number): void {
-		this.put(this.scope(scope).ids, id, { state: 'handed', at: atS });
+		this.put(this.scope(scope).ids, id, { state: 'handed', at: atS, written: false });
+	}
+
+	/** n8n is writing the record of the request that handed this event over (its live record's `toJSON`). */
+	recorded(scope: string, id: string): void {
+		const entry = this.scopes.get(scope)?.ids.get(id);
+		if (entry?.state === 'handed') entry.written = true;
 	}
 
 	/** The answer with the event's 200 was sent. */
@@ -276,11 +287,12 @@ export class DeliveryMemory {
 	}
 
 	/**
-	 * The record this process writes: what it loaded, minus revoked ids, plus what it handed over or acknowledged,
+	 * The record this process writes: what it loaded, minus revoked ids, plus what it acknowledged or handed over
+	 * (`own`, the event of the request that writes it, and those whose own record n8n has written: `handOver`),
 	 * pruned. When what is left of the loaded record already fills it, a remembered id older than all of it would
 	 * be pruned again, so it is not added (the same record, without sorting thousands of remembered ids).
 	 */
-	record(scope: string, loaded: Seen, nowS: number): Seen {
+	record(scope: string, loaded: Seen, nowS: number, own?: string): Seen {
 		const scoped = this.scopes.get(scope);
 		const merged: Seen = {};
 		let count = 0;
@@ -293,7 +305,8 @@ export class DeliveryMemory {
 		}
 		const full = count >= SEEN_LIMITS.maxIds;
 		for (const [id, entry] of scoped?.ids ?? []) {
-			if (entry.state === 'processing' || merged[id] >= entry.at || (full && entry.at < oldest)) continue;
+			if (entry.state === 'processing' || (entry.state === 'handed' && !entry.written && id !== own)) continue;
+			if (merged[id] >= entry.at || (full && entry.at < oldest)) continue;
 			merged[id] = entry.at;
 		}
 		return pruneOwn(merged, nowS);
@@ -305,10 +318,11 @@ export class DeliveryMemory {
 	 * `record()` at that moment, so a request saved late (after its execution, or after requests that came later)
 	 * carries every event this process acknowledged meanwhile, and no revoked one.
 	 */
-	live(scope: string, entries: Seen): Seen {
-		const current = (own: Seen) => {
+	live(scope: string, entries: Seen, own?: string): Seen {
+		const current = (entriesNow: Seen) => {
 			this.settleAnswered(scope);
-			return this.record(scope, own, Math.floor(Date.now() / 1000));
+			if (own !== undefined) this.recorded(scope, own);
+			return this.record(scope, entriesNow, Math.floor(Date.now() / 1000), own);
 		};
 		const methods = {
 			toJSON(this: Seen): Seen {
@@ -342,13 +356,13 @@ export class DeliveryMemory {
 
 	/**
 	 * Sets the record n8n saves with this request, when what this process knows differs from what the request
-	 * loaded: live (`live`), so it is what the process knows when n8n writes it.
+	 * loaded, or when it hands an event over (`own`): live (`live`), so it is what the process knows when n8n writes it.
 	 */
-	writeRecord(scope: string, holder: RecordHolder, loaded: Seen, nowS: number): boolean {
+	writeRecord(scope: string, holder: RecordHolder, loaded: Seen, nowS: number, own?: string): boolean {
 		this.absorb(scope, loaded);
-		const next = this.record(scope, loaded, nowS);
-		if (sameSeen(next, loaded)) return false;
-		holder.seen = this.live(scope, next);
+		const next = this.record(scope, loaded, nowS, own);
+		if (own === undefined && sameSeen(next, loaded)) return false;
+		holder.seen = this.live(scope, next, own);
 		return true;
 	}
 
@@ -365,7 +379,7 @@ export class DeliveryMemory {
 		answer: AnswerState,
 	): void {
 		this.handOver(scope, id, atS);
-		this.writeRecord(scope, holder, loaded, Math.floor(Date.now() / 1000));
+		this.writeRecord(scope, holder, loaded, Math.floor(Date.now() / 1000), id);
 		this.watch(scope, id, holder, answer, Date.now());
 	}
 

@@ -87,6 +87,11 @@ export interface TriggerHarness {
 	 * for schedules `lateWrites` does not make; unset: `lateWrites` alone decides.
 	 */
 	writeLandsAfterMs?: (index: number) => number;
+	/**
+	 * Per delivery (its index in `received`): n8n could not start the execution webhook() returned (its
+	 * WorkflowRunner.run threw, e.g. a database error): it answers 500 and saves no static data.
+	 */
+	startFails?: (index: number) => boolean;
 	checkExists(): Promise<boolean>;
 	create(): Promise<boolean>;
 	delete(): Promise<boolean>;
@@ -146,6 +151,7 @@ export async function createTriggerHarness(
 		activation: 'activate' as WorkflowActivateMode,
 		lateWrites: false,
 		writeLandsAfterMs: undefined as ((index: number) => number) | undefined,
+		startFails: undefined as ((index: number) => boolean) | undefined,
 	};
 	const save = async (workflow: Workflow, landsAfterMs = 0) => {
 		const data = workflow.staticData as IDataObject & { __dataChanged?: boolean };
@@ -208,6 +214,12 @@ export async function createTriggerHarness(
 					: await receiveDelivery.call(ctx, memoryOf(process));
 		} catch (error) {
 			record.error = error as Error;
+			record.status = 500;
+			res.writeHead(500, { 'Content-Type': 'application/json' });
+			res.end(JSON.stringify({ message: 'Workflow Webhook Error: Workflow could not be started!' }));
+			return;
+		}
+		if (result.workflowData && options.startFails?.(received.indexOf(record))) {
 			record.status = 500;
 			res.writeHead(500, { 'Content-Type': 'application/json' });
 			res.end(JSON.stringify({ message: 'Workflow Webhook Error: Workflow could not be started!' }));
@@ -289,6 +301,12 @@ export async function createTriggerHarness(
 		},
 		set lateWrites(value: boolean) {
 			options.lateWrites = value;
+		},
+		get startFails() {
+			return options.startFails;
+		},
+		set startFails(value: ((index: number) => boolean) | undefined) {
+			options.startFails = value;
 		},
 		get writeLandsAfterMs() {
 			return options.writeLandsAfterMs;
