@@ -136,7 +136,11 @@ export interface RecordHolder {
 /** What the record and this process's memory say about an event (DeliveryMemory.classify). */
 export type Verdict = 'new' | 'repeated' | 'in flight' | 'too old';
 
-type Entry = { state: 'processing' } | { state: 'handed' | 'done'; at: number };
+/** `written`: n8n has written (serialised) the event's own request's record, which holds it. */
+type Entry =
+	| { state: 'processing' }
+	| { state: 'handed'; at: number; written: boolean }
+	| { state: 'done'; at: number };
 
 /** What the response object (Node's ServerResponse) shows of n8n's answer to a request. */
 export interface AnswerState {
@@ -182,6 +186,11 @@ export class DeliveryMemory {
 
 	/** Events handed to n8n and not answered yet, by scope and id, in the order they were handed over. */
 	private readonly pending = new Map<string, Pending>();
+	/**
+	 * Requests whose record n8n writes without an event handed over (a duplicate's repair, `inOrder`), not answered
+	 * yet, in arrival order: the writes that come after wait for theirs too.
+	 */
+	private readonly writers = new Map<object, { scope: string; answer: AnswerState; sinceMs: number }>();
 	private watching = false;
 	private readonly keyCache = new Map<
 		string,
@@ -239,11 +248,21 @@ export class DeliveryMemory {
 	}
 
 	/**
-	 * webhook() returned the event to n8n: from now on it is in every record this process writes, including those
-	 * written earlier that n8n saves from now on (they are live: `live`).
+	 * webhook() returned the event to n8n: it is in its own request's record, and once n8n has written that one, in
+	 * every record this process writes, including those written earlier that n8n saves from then on (they are
+	 * live: `live`). Not before: n8n may still fail to start it (500, nothing saved), and a record written meanwhile
+	 * by another request would keep it in the database, so that after a restart its re-delivery would be taken for
+	 * a duplicate and never run. Writes are in order (`afterEarlier`, `inOrder`): one that comes after this event's
+	 * waits for its answer, so leaving it out of the writes made before its own loses nothing.
 	 */
 	handOver(scope: string, id: string, atS: number): void {
-		this.put(this.scope(scope).ids, id, { state: 'handed', at: atS });
+		this.put(this.scope(scope).ids, id, { state: 'handed', at: atS, written: false });
+	}
+
+	/** n8n is writing the record of the request that handed this event over (its live record's `toJSON`). */
+	recorded(scope: string, id: string): void {
+		const entry = this.scopes.get(scope)?.ids.get(id);
+		if (entry?.state === 'handed') entry.written = true;
 	}
 
 	/** The answer with the event's 200 was sent. */
@@ -271,11 +290,12 @@ export class DeliveryMemory {
 	}
 
 	/**
-	 * The record this process writes: what it loaded, minus revoked ids, plus what it handed over or acknowledged,
+	 * The record this process writes: what it loaded, minus revoked ids, plus what it acknowledged or handed over
+	 * (`own`, the event of the request that writes it, and those whose own record n8n has written: `handOver`),
 	 * pruned. When what is left of the loaded record already fills it, a remembered id older than all of it would
 	 * be pruned again, so it is not added (the same record, without sorting thousands of remembered ids).
 	 */
-	record(scope: string, loaded: Seen, nowS: number): Seen {
+	record(scope: string, loaded: Seen, nowS: number, own?: string): Seen {
 		const scoped = this.scopes.get(scope);
 		const merged: Seen = {};
 		let count = 0;
@@ -288,7 +308,9 @@ export class DeliveryMemory {
 		}
 		const full = count >= SEEN_LIMITS.maxIds;
 		for (const [id, entry] of scoped?.ids ?? []) {
-			if (entry.state === 'processing' || merged[id] >= entry.at || (full && entry.at < oldest)) continue;
+			if (entry.state === 'processing' || (entry.state === 'handed' && !entry.written && id !== own))
+				continue;
+			if (merged[id] >= entry.at || (full && entry.at < oldest)) continue;
 			merged[id] = entry.at;
 		}
 		return pruneOwn(merged, nowS);
@@ -300,8 +322,12 @@ export class DeliveryMemory {
 	 * `record()` at that moment, so a request saved late (after requests that came later) carries every event this
 	 * process acknowledged meanwhile, and no revoked one.
 	 */
-	live(scope: string, entries: Seen): Seen {
-		const current = (own: Seen) => this.record(scope, own, Math.floor(Date.now() / 1000));
+	live(scope: string, entries: Seen, own?: string): Seen {
+		const current = (entriesNow: Seen) => {
+			this.settleAnswered(scope);
+			if (own !== undefined) this.recorded(scope, own);
+			return this.record(scope, entriesNow, Math.floor(Date.now() / 1000), own);
+		};
 		const methods = {
 			toJSON(this: Seen): Seen {
 				return current({ ...this });
@@ -334,12 +360,14 @@ export class DeliveryMemory {
 
 	/**
 	 * Sets the record n8n saves with this request, when what this process knows differs from what the request
-	 * loaded: live (`live`), so it is what the process knows when n8n writes it.
+	 * loaded, or when it hands an event over (`own`): live (`live`), so it is what the process knows when n8n writes it.
 	 */
-	writeRecord(scope: string, holder: RecordHolder, loaded: Seen, nowS: number): void {
+	writeRecord(scope: string, holder: RecordHolder, loaded: Seen, nowS: number, own?: string): boolean {
 		this.absorb(scope, loaded);
-		const next = this.record(scope, loaded, nowS);
-		if (!sameSeen(next, loaded)) holder.seen = this.live(scope, next);
+		const next = this.record(scope, loaded, nowS, own);
+		if (own === undefined && sameSeen(next, loaded)) return false;
+		holder.seen = this.live(scope, next, own);
+		return true;
 	}
 
 	/**
@@ -355,7 +383,7 @@ export class DeliveryMemory {
 		answer: AnswerState,
 	): void {
 		this.handOver(scope, id, atS);
-		this.writeRecord(scope, holder, loaded, Math.floor(Date.now() / 1000));
+		this.writeRecord(scope, holder, loaded, Math.floor(Date.now() / 1000), id);
 		this.watch(scope, id, holder, answer, Date.now());
 	}
 
@@ -406,6 +434,35 @@ export class DeliveryMemory {
 			if (key === self) break;
 			if (pending.scope === scope) earlier.push(pending.answer);
 		}
+		await this.waitFor([...earlier, ...this.earlierWriters(scope)]);
+	}
+
+	/**
+	 * The same order for a request that writes the record without handing an event over (a duplicate whose loaded
+	 * record missed events this process knows: `writeRecord` returned true): it waits for the answers to the events
+	 * handed over and the writes made before it, and the hand-overs and writes after it wait for its answer. Else a
+	 * duplicate's write, made before a new event was handed over, could land after that event's write and drop it.
+	 */
+	async inOrder(scope: string, answer: AnswerState): Promise<void> {
+		const earlier = [...this.pending.values()].filter((p) => p.scope === scope).map((p) => p.answer);
+		earlier.push(...this.earlierWriters(scope));
+		this.writers.set(answer, { scope, answer, sinceMs: Date.now() });
+		await this.waitFor(earlier);
+	}
+
+	/** The unanswered duplicate writes of a subscription (answered or given-up ones are dropped here). */
+	private earlierWriters(scope: string): AnswerState[] {
+		const nowMs = Date.now();
+		const earlier: AnswerState[] = [];
+		for (const [key, writer] of this.writers) {
+			if (writer.answer.writableEnded || nowMs - writer.sinceMs > WATCH.giveUpMs) this.writers.delete(key);
+			else if (writer.scope === scope) earlier.push(writer.answer);
+		}
+		return earlier;
+	}
+
+	/** Until every one of these requests has been answered, at most `WATCH.inOrderForMs`. */
+	private async waitFor(earlier: AnswerState[]): Promise<void> {
 		const deadline = Date.now() + WATCH.inOrderForMs;
 		while (earlier.some((answer) => !answer.writableEnded) && Date.now() < deadline) {
 			await sleep(WATCH.everyMs);
@@ -415,6 +472,16 @@ export class DeliveryMemory {
 	/** Events handed to n8n whose answer is not out yet. */
 	get unanswered(): number {
 		return this.pending.size;
+	}
+
+	/**
+	 * Settles the events of a subscription n8n has answered, before a write: the loop looks every `WATCH.everyMs`,
+	 * and n8n may write another request's record in between (an event answered 500 a moment ago stays out).
+	 */
+	private settleAnswered(scope: string): void {
+		for (const pending of [...this.pending.values()]) {
+			if (pending.scope === scope && pending.answer.writableEnded) this.settle(pending);
+		}
 	}
 
 	/** n8n answered (2xx: acknowledged; anything else: released), or gave no answer in time (released). */

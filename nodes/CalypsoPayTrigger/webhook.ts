@@ -151,7 +151,9 @@ export async function receiveDelivery(this: IWebhookFunctions, memory: DeliveryM
 					'Retry-After': String(RETRY_AFTER_S),
 				});
 			case 'repeated':
-				memory.writeRecord(requestId, stored, loaded, nowS);
+				if (memory.writeRecord(requestId, stored, loaded, nowS)) {
+					await memory.inOrder(requestId, this.getResponseObject());
+				}
 				return acknowledge(`Event ${id} was already received; ignored`);
 			case 'too old':
 				return acknowledge(

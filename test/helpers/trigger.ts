@@ -82,6 +82,16 @@ export interface TriggerHarness {
 	readonly saves: number;
 	/** Every 6th delivery's static-data write lands 300 ms after it was made (n8n 1.123 on SQLite). */
 	lateWrites: boolean;
+	/**
+	 * Per delivery (its index in `received`): how many ms after it is made its static-data write lands (0: at once),
+	 * for schedules `lateWrites` does not make; unset: `lateWrites` alone decides.
+	 */
+	writeLandsAfterMs?: (index: number) => number;
+	/**
+	 * Per delivery (its index in `received`): n8n could not start the execution webhook() returned (its
+	 * WorkflowRunner.run threw, e.g. a database error): it answers 500 and saves no static data.
+	 */
+	startFails?: (index: number) => boolean;
 	checkExists(): Promise<boolean>;
 	create(): Promise<boolean>;
 	delete(): Promise<boolean>;
@@ -140,6 +150,8 @@ export async function createTriggerHarness(
 		dropRawBody: false,
 		activation: 'activate' as WorkflowActivateMode,
 		lateWrites: false,
+		writeLandsAfterMs: undefined as ((index: number) => number) | undefined,
+		startFails: undefined as ((index: number) => boolean) | undefined,
 	};
 	const save = async (workflow: Workflow, landsAfterMs = 0) => {
 		const data = workflow.staticData as IDataObject & { __dataChanged?: boolean };
@@ -207,11 +219,21 @@ export async function createTriggerHarness(
 			res.end(JSON.stringify({ message: 'Workflow Webhook Error: Workflow could not be started!' }));
 			return;
 		}
+		if (result.workflowData && options.startFails?.(received.indexOf(record))) {
+			record.status = 500;
+			res.writeHead(500, { 'Content-Type': 'application/json' });
+			res.end(JSON.stringify({ message: 'Workflow Webhook Error: Workflow could not be started!' }));
+			return;
+		}
 		// n8n starts the execution (WorkflowRunner.run: database writes, queueing) before its response callback saves
 		// the static data: requests that returned in one order can be saved in another. A varying pause stands in.
 		if (result.workflowData) await sleep(((received.indexOf(record) * 7) % 5) * 40);
 		// n8n's response callback saves, then the answer is sent
-		await save(workflow, options.lateWrites && received.indexOf(record) % 6 === 0 ? 300 : 0);
+		const index = received.indexOf(record);
+		await save(
+			workflow,
+			options.writeLandsAfterMs?.(index) ?? (options.lateWrites && index % 6 === 0 ? 300 : 0),
+		);
 		if (result.noWebhookResponse) {
 			record.status = res.statusCode;
 			if (!res.writableEnded) res.end();
@@ -279,6 +301,18 @@ export async function createTriggerHarness(
 		},
 		set lateWrites(value: boolean) {
 			options.lateWrites = value;
+		},
+		get startFails() {
+			return options.startFails;
+		},
+		set startFails(value: ((index: number) => boolean) | undefined) {
+			options.startFails = value;
+		},
+		get writeLandsAfterMs() {
+			return options.writeLandsAfterMs;
+		},
+		set writeLandsAfterMs(value: ((index: number) => number) | undefined) {
+			options.writeLandsAfterMs = value;
 		},
 		checkExists: hook('checkExists'),
 		create: hook('create'),

@@ -64,6 +64,9 @@ describe('DeliveryMemory (one process, pure)', () => {
 		memory.begin('s', '1');
 		memory.handOver('s', '1', 50);
 		expect(memory.state('s', '1')).toBe('handed');
+		expect(memory.record('s', {}, 100, '1')).toEqual({ 1: 50 }); // in its own request's record
+		expect(memory.record('s', {}, 100)).toEqual({}); // in others' once n8n has written its own
+		memory.recorded('s', '1');
 		expect(memory.record('s', {}, 100)).toEqual({ 1: 50 });
 		memory.acknowledge('s', '1');
 		expect(memory.state('s', '1')).toBe('done');
@@ -81,7 +84,7 @@ describe('DeliveryMemory (one process, pure)', () => {
 		expect(memory.record('s', {}, 20)).toEqual({ 1: 10 });
 	});
 
-	test('a record written earlier is written by n8n as the process knows it then: later hand-overs in, revoked ids out', () => {
+	test('a record written earlier is written by n8n as the process knows it then: later hand-overs in (once their own record is written), revoked ids out', () => {
 		const memory = new DeliveryMemory();
 		const t = Math.floor(Date.now() / 1000) - 100;
 		const holder: { seen?: unknown } = {};
@@ -93,6 +96,7 @@ describe('DeliveryMemory (one process, pure)', () => {
 		expect({ ...(holder.seen as object) }).toEqual({ 1: t, 5: t + 5 }); // what the request reads
 		memory.begin('s', '7');
 		memory.handOver('s', '7', t + 7);
+		memory.recorded('s', '7'); // n8n writes 7's own request's record
 		const written = () => (JSON.parse(JSON.stringify(holder)) as { seen: Record<string, number> }).seen;
 		expect(written()).toEqual({ 1: t, 5: t + 5, 7: t + 7 }); // what n8n writes (JSON), later
 		memory.release('s', '7'); // n8n did not answer 2xx
@@ -104,9 +108,29 @@ describe('DeliveryMemory (one process, pure)', () => {
 		expect(memory.state('s', '7')).toBeUndefined();
 		expect(memory.begin('s', '7')).toBe(true);
 		memory.handOver('s', '7', t + 9);
+		memory.recorded('s', '7');
 		expect(memory.record('s', {}, t)).toEqual({ 1: t, 7: t + 9 });
 		expect(written()).toEqual({ 1: t, 7: t + 9 });
 		answer.writableEnded = true; // n8n answered: the watch loop ends
+	});
+
+	test('a record n8n writes right after another event was answered non-2xx leaves that event out, before the watch loop has looked', () => {
+		const memory = new DeliveryMemory();
+		const t = Math.floor(Date.now() / 1000);
+		const m = { writableEnded: false, statusCode: 200 };
+		const n = { writableEnded: false, statusCode: 200 };
+		const mHolder: { seen?: unknown } = {};
+		memory.begin('s', 'm');
+		memory.start('s', 'm', t, mHolder, {}, m);
+		const holder: { seen?: unknown } = {};
+		memory.begin('s', 'n');
+		memory.start('s', 'n', t + 1, holder, {}, n);
+		JSON.stringify(mHolder); // n8n wrote m's record…
+		// …and then did not answer it 2xx (500), then writes n's static data within the same tick.
+		Object.assign(m, { writableEnded: true, statusCode: 500 });
+		const written = JSON.parse(JSON.stringify(holder)) as { seen: unknown };
+		n.writableEnded = true; // n8n answered n: the watch loop ends
+		expect(written.seen).toEqual({ n: t + 1 });
 	});
 
 	test("a live record written by n8n's deepCopy, and when full: the newest maxIds, the oldest out", () => {
@@ -121,6 +145,7 @@ describe('DeliveryMemory (one process, pure)', () => {
 		memory.start('s', 'new', nowS, holder, full, answer);
 		memory.begin('s', 'newer');
 		memory.handOver('s', 'newer', nowS + 1);
+		memory.recorded('s', 'newer');
 		const seen = deepCopy(holder).seen as Record<string, number>;
 		expect(Object.keys(seen)).toHaveLength(SEEN_LIMITS.maxIds);
 		expect([seen.new, seen.newer, seen.e0, seen.e1, seen.e2]).toEqual([
@@ -150,6 +175,7 @@ describe('DeliveryMemory (one process, pure)', () => {
 				const at = nowS - (rand(10) === 0 ? SEEN_LIMITS.maxAgeS + 10 : 6000) + rand(6000);
 				memory.begin('s', id);
 				memory.handOver('s', id, at);
+				memory.recorded('s', id);
 				if (rand(3) === 0) memory.acknowledge('s', id);
 				remembered[id] = at;
 			}
@@ -345,6 +371,44 @@ describe('de-duplication through the webhook (n8n contexts, whole-column static 
 			sent.map((d) => ({ message: `Event ${d.id} was already received; ignored` })),
 		);
 		expect(harness.started).toHaveLength(sent.length);
+	});
+
+	test("a duplicate's record write made before a new event's hand-over, landing after that event's write (out of order), does not drop it", async () => {
+		const { requestId, customer } = await setup();
+		const expired = () => server.emulator.deliverEvent(requestId, { eventType: EXPIRED, customerId: customer.id });
+		const first = await expired(); // delivery 0: in the saved record
+		// Delivery 1 (event m) is handed to n8n, whose write lands 1 s later; delivery 2, a duplicate of the first
+		// event, loads the record without m, so it writes the record too, and its write lands 1.5 s later.
+		harness.writeLandsAfterMs = (index) => [0, 1000, 1500][index] ?? 0;
+		const m = expired();
+		await until(() => harness.received.length === 2, 'event m');
+		await sleep(50);
+		const duplicate = server.emulator.deliverEvent(requestId, {}, { redeliver: first.id });
+		const mAnswer = await m;
+		const n = await expired(); // delivery 3: handed to n8n after m was answered; its write lands at once
+		expect([mAnswer.status, n.status, (await duplicate).status]).toEqual([200, 200, 200]);
+		const saved = seenIds().sort();
+		harness.restart();
+		await server.emulator.deliverEvent(requestId, {}, { redeliver: n.id });
+		expect(startedIds()).toEqual([first.id, mAnswer.id, n.id]); // n did not run again after the restart
+		expect(saved).toEqual([first.id, mAnswer.id, n.id].sort());
+	});
+
+	test('an event n8n could not start (500), written meanwhile into an earlier event’s record, still runs on its re-delivery after a restart', async () => {
+		const { requestId, customer } = await setup();
+		const expired = () => server.emulator.deliverEvent(requestId, { eventType: EXPIRED, customerId: customer.id });
+		await expired(); // delivery 0
+		harness.startFails = (index) => index === 2;
+		// Delivery 1 (event y) is handed to n8n, which saves its record 80 ms later (the harness's pause); delivery 2
+		// (event x) is handed to n8n meanwhile, and n8n then fails to start its execution: 500, nothing saved.
+		const y = expired();
+		await until(() => harness.received.length === 2, 'event y');
+		const x = await expired();
+		expect([(await y).status, x.status]).toEqual([200, 500]);
+		harness.restart(); // before any other write
+		const retry = await server.emulator.deliverEvent(requestId, {}, { redeliver: x.id });
+		expect(retry.status).toBe(200);
+		expect(startedIds()).toContain(x.id); // x ran (it was never run before: n8n could not start it)
 	});
 
 	test('two processes, one after the other: a re-delivery to the other process starts nothing', async () => {
