@@ -263,7 +263,7 @@ export async function createTriggerHarness(
 		return await trigger.webhookMethods!.default![method].call(ctx);
 	};
 
-	return {
+	const harness: Omit<TriggerHarness, keyof typeof options> = {
 		node,
 		staticData,
 		get stored() {
@@ -281,38 +281,8 @@ export async function createTriggerHarness(
 		restart() {
 			memories.clear();
 		},
-		get dropRawBody() {
-			return options.dropRawBody;
-		},
-		set dropRawBody(value: boolean) {
-			options.dropRawBody = value;
-		},
-		get activation() {
-			return options.activation;
-		},
-		set activation(value: WorkflowActivateMode) {
-			options.activation = value;
-		},
 		get saves() {
 			return saves;
-		},
-		get lateWrites() {
-			return options.lateWrites;
-		},
-		set lateWrites(value: boolean) {
-			options.lateWrites = value;
-		},
-		get startFails() {
-			return options.startFails;
-		},
-		set startFails(value: ((index: number) => boolean) | undefined) {
-			options.startFails = value;
-		},
-		get writeLandsAfterMs() {
-			return options.writeLandsAfterMs;
-		},
-		set writeLandsAfterMs(value: ((index: number) => number) | undefined) {
-			options.writeLandsAfterMs = value;
 		},
 		checkExists: hook('checkExists'),
 		create: hook('create'),
@@ -325,4 +295,13 @@ export async function createTriggerHarness(
 			await endpoint.close();
 		},
 	};
+	// The settable options (dropRawBody, activation, lateWrites, writeLandsAfterMs, startFails) are `options`'s fields.
+	for (const key of Object.keys(options)) {
+		Object.defineProperty(harness, key, {
+			get: () => options[key as keyof typeof options],
+			set: (value: unknown) => Object.assign(options, { [key]: value }),
+			enumerable: true,
+		});
+	}
+	return harness as TriggerHarness;
 }
