@@ -56,17 +56,6 @@ export function readSeen(value: unknown): Seen {
 	return seen;
 }
 
-/** Union of records; an id in several keeps its latest time. */
-export function mergeSeen(...records: Seen[]): Seen {
-	const merged: Seen = {};
-	for (const record of records) {
-		for (const [id, at] of Object.entries(record)) {
-			if (!(id in merged) || merged[id] < at) merged[id] = at;
-		}
-	}
-	return merged;
-}
-
 /** The record within its bounds: nothing older than `maxAgeS`, at most the `maxIds` newest (a copy when pruned). */
 export function pruneSeen(seen: Seen, nowS: number, limits = SEEN_LIMITS): Seen {
 	const times = Object.values(seen);

@@ -1,7 +1,6 @@
 import {
 	DeliveryMemory,
 	SEEN_LIMITS,
-	mergeSeen,
 	pruneSeen,
 	readSeen,
 	sameSeen,
@@ -11,6 +10,17 @@ import { deepCopy, sleep } from 'n8n-workflow';
 import { useEmulator } from '../../helpers/calypso';
 import { NODE_PROCESS, createTriggerHarness } from '../../helpers/trigger';
 import type { TriggerHarness } from '../../helpers/trigger';
+
+/** Union of records; an id in several keeps its latest time (the reference `record()` is checked against). */
+function mergeSeen(...records: Array<Record<string, number>>): Record<string, number> {
+	const merged: Record<string, number> = {};
+	for (const record of records) {
+		for (const [id, at] of Object.entries(record)) {
+			if (!(id in merged) || merged[id] < at) merged[id] = at;
+		}
+	}
+	return merged;
+}
 
 const FUNDS = 'CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE';
 const EXPIRED = 'CUSTOMER_PURSE_EXPIRED';
@@ -375,7 +385,8 @@ describe('de-duplication through the webhook (n8n contexts, whole-column static 
 
 	test("a duplicate's record write made before a new event's hand-over, landing after that event's write (out of order), does not drop it", async () => {
 		const { requestId, customer } = await setup();
-		const expired = () => server.emulator.deliverEvent(requestId, { eventType: EXPIRED, customerId: customer.id });
+		const expired = () =>
+			server.emulator.deliverEvent(requestId, { eventType: EXPIRED, customerId: customer.id });
 		const first = await expired(); // delivery 0: in the saved record
 		// Delivery 1 (event m) is handed to n8n, whose write lands 1 s later; delivery 2, a duplicate of the first
 		// event, loads the record without m, so it writes the record too, and its write lands 1.5 s later.
@@ -396,7 +407,8 @@ describe('de-duplication through the webhook (n8n contexts, whole-column static 
 
 	test('an event n8n could not start (500), written meanwhile into an earlier event’s record, still runs on its re-delivery after a restart', async () => {
 		const { requestId, customer } = await setup();
-		const expired = () => server.emulator.deliverEvent(requestId, { eventType: EXPIRED, customerId: customer.id });
+		const expired = () =>
+			server.emulator.deliverEvent(requestId, { eventType: EXPIRED, customerId: customer.id });
 		await expired(); // delivery 0
 		harness.startFails = (index) => index === 2;
 		// Delivery 1 (event y) is handed to n8n, which saves its record 80 ms later (the harness's pause); delivery 2
