@@ -22,7 +22,8 @@
  *      and p50/p99 answer times, and n8n's CPU time per delivery (its process group, from /proc, less its idle use),
  *      median of the runs (variants interleaved run by run). --door-envelopes N (a run), --door-variants
  *      webhook,noConfirm,confirm (a subset: printed only, RESULTS.md untouched), --door-seen N (each trigger's record
- *      pre-filled with N ids in n8n's database), --n8n-env KEY=VALUE (e.g. NODE_OPTIONS=--cpu-prof --cpu-prof-dir=D).
+ *      pre-filled with N ids in n8n's database), --door-trigger-version V (default: the newest), --n8n-env KEY=VALUE
+ *      (e.g. NODE_OPTIONS=--cpu-prof --cpu-prof-dir=D).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -678,7 +679,15 @@ const DOOR = {
 	variants: argv.includes('--door-variants') ? argv[argv.indexOf('--door-variants') + 1].split(',') : undefined,
 	/** `--door-seen N`: each trigger's record of received events pre-filled with N ids (written into n8n's DB). */
 	seen: Number(argv[argv.indexOf('--door-seen') + 1]) || 0,
+	/** `--door-trigger-version V`: the trigger's node version (default: the newest, what a node added now gets). */
+	triggerVersion: Number(argv[argv.indexOf('--door-trigger-version') + 1]) || undefined,
 };
+
+/** The trigger's newest node version, from the build. */
+function newestTriggerVersion() {
+	const { CalypsoPayTrigger } = require(path.join(ROOT, 'dist', 'nodes', 'CalypsoPayTrigger', 'CalypsoPayTrigger.node.js'));
+	return Math.max(...[new CalypsoPayTrigger().description.version].flat());
+}
 
 /**
  * CPU time (user + system, ms) used so far by n8n's process group (n8n and its task runner), from /proc: the cost
@@ -790,16 +799,17 @@ async function benchDoor() {
 		const uf = await createUserFolder({ name: `bench-door-${process.pid}`, packageDir: ROOT });
 		userFolder = uf.userFolder;
 		await uf.importCredentials([{ ...CALYPSO_CRED.calypsoPayApi, type: 'calypsoPayApi', data: { ...emu.credentials } }]);
+		const triggerVersion = DOOR.triggerVersion ?? newestTriggerVersion();
 		const trigger = (/** @type {boolean} */ confirmTransaction) =>
-			step('Calypso Pay Trigger', 'n8n-nodes-calypso-pay.calypsoPayTrigger', 1,
+			step('Calypso Pay Trigger', 'n8n-nodes-calypso-pay.calypsoPayTrigger', triggerVersion,
 				{ events: [FUNDS], confirmTransaction }, { credentials: CALYPSO_CRED, webhookId: crypto.randomUUID() });
 		const webhook = step('Webhook', 'webhook', 2,
 			{ httpMethod: 'POST', path: 'bench-door', responseMode: 'onReceived', options: {} },
 			{ webhookId: crypto.randomUUID() });
 		const list = [
 			{ key: 'webhook', title: "n8n's Webhook node", wf: doorWorkflow('benchDoorWebhook', webhook, sink.url) },
-			{ key: 'noConfirm', title: 'Calypso Pay Trigger, Confirm Transaction off', wf: doorWorkflow('benchDoorTrigNoC', trigger(false), sink.url) },
-			{ key: 'confirm', title: 'Calypso Pay Trigger, Confirm Transaction on', wf: doorWorkflow('benchDoorTrigConf', trigger(true), sink.url) },
+			{ key: 'noConfirm', title: `Calypso Pay Trigger ${triggerVersion}, Confirm Transaction off`, wf: doorWorkflow('benchDoorTrigNoC', trigger(false), sink.url) },
+			{ key: 'confirm', title: `Calypso Pay Trigger ${triggerVersion}, Confirm Transaction on`, wf: doorWorkflow('benchDoorTrigConf', trigger(true), sink.url) },
 		].filter((v) => v.key !== 'confirm' || !DOOR.variants || DOOR.variants.includes('confirm'));
 		await uf.importWorkflows(list.map((v) => v.wf));
 		for (const v of list) await uf.publish(v.wf.id);

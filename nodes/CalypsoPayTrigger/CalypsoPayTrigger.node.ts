@@ -37,7 +37,10 @@ export class CalypsoPayTrigger implements INodeType {
 		name: 'calypsoPayTrigger',
 		icon: { light: 'file:../CalypsoPay/calypso.svg', dark: 'file:../CalypsoPay/calypso.dark.svg' },
 		group: ['trigger'],
-		version: 1,
+		// 1.1 runs exactly as 1 (same parameters and defaults). For a start node of version 1, n8n evaluates a
+		// Webhook-node-1 expression (`$parameter.options.binaryData`) on every request, which builds an expression
+		// isolate even when N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE is set; from 1.1 it does not (README, Trigger: Speed).
+		version: [1, 1.1],
 		subtitle: '={{$parameter["events"].length + ($parameter["events"].length === 1 ? " event" : " events")}}',
 		description: 'Starts the workflow when Calypso Pay reports a customer deposit or purse event',
 		documentationUrl: 'https://github.com/calypso-n8n/n8n-nodes-calypso-pay#trigger',

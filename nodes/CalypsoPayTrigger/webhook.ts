@@ -109,7 +109,11 @@ export async function receiveDelivery(this: IWebhookFunctions, memory: DeliveryM
 
 	// 2. The body. The signature is over the bytes Calypso sent, which n8n keeps as a Buffer in rawBody; never over
 	// the parsed body re-serialised (spacing, key order and \u escapes would differ).
-	const rawBody = this.getRequestObject().rawBody;
+	// n8n reads it for a version 1 node, and from version 1.1 only for the content types it parses (JSON, text, form,
+	// XML): any other is read here, with n8n's own reader (its size limit and decompression).
+	const req = this.getRequestObject();
+	if (req.rawBody === undefined && !req.readableEnded) await req.readRawBody();
+	const rawBody = req.rawBody;
 	if (!Buffer.isBuffer(rawBody)) {
 		return respond(
 			this,

@@ -277,6 +277,8 @@ export interface DeliverOptions {
 	serialize?: (envelope: EventEnvelope) => string;
 	/** Deliver an event type the subscription does not list (normally an error). */
 	anyEvent?: boolean;
+	/** The Content-Type header: default 'application/json' (Calypso's); null sends none. */
+	contentType?: string | null;
 	/** Default 30000. */
 	timeoutMs?: number;
 	/**

@@ -1083,8 +1083,9 @@ function createEmulator(options = {}) {
 	 * @param {any} sub @param {any} envelope @param {string} rawBody @param {import('./index').DeliverOptions} o
 	 */
 	async function dispatch(sub, envelope, rawBody, o) {
+		const type = o.contentType === null ? {} : { 'Content-Type': o.contentType ?? 'application/json' };
 		/** @type {Record<string, string>} */
-		const headers = { 'Content-Type': 'application/json', Key: o.key ?? sub.publicKey };
+		const headers = { ...type, Key: o.key ?? sub.publicKey };
 		if (!o.unsigned) headers.Sign = sign(o.forge ? `forged-${sub.secretKey}` : sub.secretKey, rawBody);
 		const sentBody = o.tamper ? o.tamper(rawBody) : rawBody;
 		const counted = !o.forge && !o.unsigned && o.key === undefined;

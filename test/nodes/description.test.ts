@@ -71,12 +71,15 @@ function defaults(properties: Child[], prefix = '', version = 1): Record<string,
 const CONTRACT = 'test/nodes/defaults.v1.json';
 
 describe('parameter defaults are a contract', () => {
-	const versions = Array.isArray(action.version) ? action.version : [action.version];
+	const versionsOf = (node: typeof action | typeof trigger) =>
+		(Array.isArray(node.version) ? node.version : [node.version]).map(
+			(version): [string, Record<string, unknown>] => [
+				`${node.name} v${version}`,
+				defaults(node.properties, '', version),
+			],
+		);
 	const current = {
-		...Object.fromEntries(
-			versions.map((version) => [`${action.name} v${version}`, defaults(action.properties, '', version)]),
-		),
-		[`${trigger.name} v${String(trigger.version)}`]: defaults(trigger.properties),
+		...Object.fromEntries([...versionsOf(action), ...versionsOf(trigger)]),
 		[`${credential.name} (credential)`]: defaults(credential.properties),
 	};
 
