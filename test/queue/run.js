@@ -22,6 +22,7 @@
  *      - after restarting every process with DB_POSTGRESDB_POOL_SIZE=10 (re-deliveries of the first events and of the
  *        pinned burst, to either processor, run nothing): both processors again;
  *      - after restarting with N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true (default pool): pinned to A again, exactly once;
+ *        then both processors again;
  *   5. a new event still runs once; unpublishing (deactivating through the main's REST API, as the editor does) deletes
  *      the subscription.
  * --trigger-only skips the action workflows (1).
@@ -159,7 +160,7 @@ async function triggerChecks(stack, emu, workflowId, /** @type {string} */ webho
 	const describe = (/** @type {any[]} */ requests) =>
 		requests.map((r) => `${r.method} ${r.path.replace(SUBSCRIPTION_PATH, '…')} ${r.status}`);
 	const customer = emu.seedCustomer({ externalId: 'queue-user', email: 'queue-user@example.com' });
-	const txs = emu.seedTransactions(customer.id, 4 * BURST + 4, { currency: 'USDT_TRX', state: 'CONFIRMED', amount: 25 });
+	const txs = emu.seedTransactions(customer.id, 5 * BURST + 4, { currency: 'USDT_TRX', state: 'CONFIRMED', amount: 25 });
 	const count = async () => (await stack.executions(workflowId)).length;
 
 	say('trigger: publishing');
@@ -222,7 +223,7 @@ async function triggerChecks(stack, emu, workflowId, /** @type {string} */ webho
 	});
 
 	/** The burst's events, one batch per deployment below. */
-	const batches = [0, 1, 2, 3].map((k) => txs.slice(4 + k * BURST, 4 + (k + 1) * BURST).map((/** @type {any} */ t) => t.id));
+	const batches = [0, 1, 2, 3, 4].map((k) => txs.slice(4 + k * BURST, 4 + (k + 1) * BURST).map((/** @type {any} */ t) => t.id));
 	/** @type {Record<string, any>} */
 	const deployments = {};
 
@@ -283,6 +284,10 @@ async function triggerChecks(stack, emu, workflowId, /** @type {string} */ webho
 	say(`deployment: this trigger's path pinned to webhook processor A, n8n's default database pool, ${LAZY_ISOLATE}`);
 	deployments.pinnedLazy = await deployment(stack, emu, subscription.requestId, workflowId, batches[3], {
 		name: `pinned to A, default pool, ${LAZY_ISOLATE}`, origins: [a], redeliverTo: 'same', exactlyOnce: true,
+	});
+	say(`deployment: both webhook processors behind one URL, n8n's default database pool, ${LAZY_ISOLATE}`);
+	deployments.balancedLazy = await deployment(stack, emu, subscription.requestId, workflowId, batches[4], {
+		name: `both processors, default pool, ${LAZY_ISOLATE}`, origins: [a, b], redeliverTo: 'other',
 	});
 	const third = await deliverAndWait({ transactionId: txs[3].id }, { origin: b }, (await count()) + 1);
 	check('after the restart, a new event still verifies and runs once', () => {
