@@ -137,6 +137,14 @@ export async function receiveDelivery(this: IWebhookFunctions, memory: DeliveryM
 		}
 	}
 	const rawBody = req.rawBody;
+	if (!Buffer.isBuffer(rawBody) && req.contentType === 'multipart/form-data') {
+		// n8n reads such a body as a form (its files to disk) and keeps no raw bytes: not a misconfigured n8n.
+		return respond(
+			this,
+			415,
+			'A multipart/form-data body is read by n8n as a form, without its raw bytes, so its signature cannot be checked (Calypso sends application/json)',
+		);
+	}
 	if (!Buffer.isBuffer(rawBody)) {
 		return respond(
 			this,

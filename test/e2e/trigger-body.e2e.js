@@ -25,7 +25,7 @@ const http = require('node:http');
 const path = require('node:path');
 const { ROOT, tally, say, secs, check, build, watchdog } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient } = require('../../scripts/n8n-local');
-const { createEmulator } = require('../emulator');
+const { createEmulator, sign } = require('../emulator');
 
 const TRIGGER_ENTRY = 'dist/nodes/CalypsoPayTrigger/CalypsoPayTrigger.node.js';
 const TRIGGER_TYPE = 'n8n-nodes-calypso-pay.calypsoPayTrigger';
@@ -294,6 +294,19 @@ async function main() {
 				const d = await rawPost(sub.url, headers, 'not gzip');
 				notGzip.push(`${contentType}: ${d.status} ${String(d.body?.message)}`);
 			}
+			// A well-formed multipart/form-data body, signed: n8n reads it as a form and keeps no raw bytes.
+			const form = `--b0undary\r\nContent-Disposition: form-data; name="event"\r\n\r\n${JSON.stringify({ id: 1 })}\r\n--b0undary--\r\n`;
+			const multipart = await rawPost(
+				sub.url,
+				{ 'Content-Type': 'multipart/form-data; boundary=b0undary', Key: sub.publicKey, Sign: sign(sub.secretKey, form) },
+				form,
+			);
+			// Junk without the subscription's Key, over the size limit.
+			const wrongKeyHuge = await emu.deliverEvent(requestId, event, {
+				contentType: 'application/octet-stream',
+				key: 'not-the-key',
+				serialize: huge,
+			});
 			await pause(1500);
 			const hitsAfterBroken = hitsOf(version).length;
 			const retried = [];
@@ -329,6 +342,12 @@ async function main() {
 					);
 				},
 			);
+			check(`v${version}: a signed multipart/form-data body (n8n keeps no raw bytes of it) is answered 415, not 500`, () => {
+				assert.equal(multipart.status, 415, JSON.stringify(multipart.body));
+			});
+			check(`v${version}: junk over the size limit without the Key: ${version > 1 ? '401 (the node never reads its body)' : "n8n's 500 (n8n reads it first)"}`, () => {
+				assert.equal(wrongKeyHuge.status, version > 1 ? 401 : 500, JSON.stringify(wrongKeyHuge.body));
+			});
 			check(`v${version}: uploads that break off run nothing; their re-deliveries run once each`, () => {
 				assert.deepEqual(
 					broken.map((b) => b.outcome),
