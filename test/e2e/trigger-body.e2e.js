@@ -263,6 +263,20 @@ async function main() {
 			await pause(1500);
 			const baseline = hitsOf(version).length;
 
+			// A signed body that is not JSON: the node acknowledges it (200, ignored) if n8n lets it through.
+			const notJson = [];
+			for (const contentType of ['application/octet-stream', 'text/plain', 'application/json']) {
+				const d = await emu.deliverEvent(requestId, event, { contentType, serialize: () => 'not json' });
+				notJson.push(`${contentType}: ${d.status} ${String(d.body?.message)}`);
+			}
+			check(`v${version}: a signed body that is not JSON: 200 ignored, but n8n's own 422 when sent as application/json`, () => {
+				assert.deepEqual(notJson, [
+					'application/octet-stream: 200 The body is not a JSON object; ignored',
+					'text/plain: 200 The body is not a JSON object; ignored',
+					'application/json: 422 Failed to parse request body',
+				]);
+			});
+
 			// Over N8N_PAYLOAD_SIZE_MAX (1 MB): a signed body padded with whitespace.
 			const huge = (/** @type {any} */ envelope) => `${JSON.stringify(envelope)}${' '.repeat(1100 * 1024)}`;
 			const oversized = [];
