@@ -53,6 +53,23 @@ const refuse = (ctx: IWebhookFunctions, reason: string) =>
 	respond(ctx, 401, `Calypso signature check failed: ${reason}`);
 const acknowledge = (message: string): Answer => ({ webhookResponse: { message } });
 
+/**
+ * n8n's reader failed on a body the node reads itself (version 1.1, a content type n8n does not parse): over n8n's
+ * size limit (413), an upload that broke off, or a Content-Encoding that does not decode (400). Answered here: thrown,
+ * n8n would record a failed execution of the workflow for each such request.
+ */
+function unreadable(ctx: IWebhookFunctions, error: unknown): Answer {
+	const { status, statusCode, message } = (error ?? {}) as {
+		status?: unknown;
+		statusCode?: unknown;
+		message?: unknown;
+	};
+	if (status === 413 || statusCode === 413) {
+		return respond(ctx, 413, 'The body is larger than this n8n accepts (N8N_PAYLOAD_SIZE_MAX); not verified');
+	}
+	return respond(ctx, 400, `The body could not be read (${String(message)}); not verified`);
+}
+
 function header(ctx: IWebhookFunctions, name: string): string | undefined {
 	const value = ctx.getHeaderData()[name];
 	return typeof value === 'string' ? value : undefined;
@@ -112,8 +129,22 @@ export async function receiveDelivery(this: IWebhookFunctions, memory: DeliveryM
 	// n8n reads it for a version 1 node, and from version 1.1 only for the content types it parses (JSON, text, form,
 	// XML): any other is read here, with n8n's own reader (its size limit and decompression).
 	const req = this.getRequestObject();
-	if (req.rawBody === undefined && !req.readableEnded) await req.readRawBody();
+	if (req.rawBody === undefined && !req.readableEnded) {
+		try {
+			await req.readRawBody();
+		} catch (error) {
+			return unreadable(this, error);
+		}
+	}
 	const rawBody = req.rawBody;
+	if (!Buffer.isBuffer(rawBody) && req.contentType === 'multipart/form-data') {
+		// n8n reads such a body as a form (its files to disk) and keeps no raw bytes: not a misconfigured n8n.
+		return respond(
+			this,
+			415,
+			'A multipart/form-data body is read by n8n as a form, without its raw bytes, so its signature cannot be checked (Calypso sends application/json)',
+		);
+	}
 	if (!Buffer.isBuffer(rawBody)) {
 		return respond(
 			this,

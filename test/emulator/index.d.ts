@@ -279,6 +279,14 @@ export interface DeliverOptions {
 	anyEvent?: boolean;
 	/** The Content-Type header: default 'application/json' (Calypso's); null sends none. */
 	contentType?: string | null;
+	/** Compress the body on the wire ('Content-Encoding' header); the signature stays over the uncompressed bytes. */
+	contentEncoding?: 'gzip' | 'deflate';
+	/**
+	 * An upload that breaks off: send the whole body's Content-Length but only its first this many bytes, then drop
+	 * the connection (after `abortAfterMs`, default 500): deliverEvent rejects, like a delivery left unanswered.
+	 */
+	abortAfterBytes?: number;
+	abortAfterMs?: number;
 	/** Default 30000. */
 	timeoutMs?: number;
 	/**

@@ -11,6 +11,7 @@ const https = require('node:https');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const zlib = require('node:zlib');
 
 const SPEC_FILE = path.join(__dirname, 'calypso-customer-purse.openapi.json');
 const PREFIX = '/api/v1/customer-purse/';
@@ -681,11 +682,13 @@ function createEmulator(options = {}) {
 	}
 
 	/**
-	 * POSTs a body to a URL and reads the answer. No keep-alive: nothing stays open afterwards.
-	 * @param {string} url @param {string} body @param {Record<string, string>} headers @param {number} timeoutMs
+	 * POSTs a body to a URL and reads the answer. No keep-alive: nothing stays open afterwards. `abort`: send the
+	 * whole body's Content-Length but only its first `afterBytes` bytes, then drop the connection `afterMs` later.
+	 * @param {string} url @param {string | Buffer} body @param {Record<string, string>} headers @param {number} timeoutMs
+	 * @param {{ afterBytes: number, afterMs: number }} [abort]
 	 * @returns {Promise<{ status: number, body: any, headers: http.IncomingHttpHeaders }>}
 	 */
-	function post(url, body, headers, timeoutMs) {
+	function post(url, body, headers, timeoutMs, abort) {
 		const target = new URL(url);
 		const lib = target.protocol === 'https:' ? https : http;
 		return new Promise((resolve, reject) => {
@@ -718,7 +721,12 @@ function createEmulator(options = {}) {
 				req.destroy(new Error(`deliverEvent: no answer from ${url} in ${timeoutMs} ms`)),
 			);
 			req.on('error', reject);
-			req.end(body);
+			if (!abort) {
+				req.end(body);
+				return;
+			}
+			req.write(Buffer.from(body).subarray(0, abort.afterBytes));
+			setTimeout(() => req.destroy(new Error(`deliverEvent: upload aborted after ${abort.afterBytes} bytes`)), abort.afterMs);
 		});
 	}
 
@@ -1084,8 +1092,9 @@ function createEmulator(options = {}) {
 	 */
 	async function dispatch(sub, envelope, rawBody, o) {
 		const type = o.contentType === null ? {} : { 'Content-Type': o.contentType ?? 'application/json' };
+		const encoding = o.contentEncoding ? { 'Content-Encoding': o.contentEncoding } : {};
 		/** @type {Record<string, string>} */
-		const headers = { ...type, Key: o.key ?? sub.publicKey };
+		const headers = { ...type, ...encoding, Key: o.key ?? sub.publicKey };
 		if (!o.unsigned) headers.Sign = sign(o.forge ? `forged-${sub.secretKey}` : sub.secretKey, rawBody);
 		const sentBody = o.tamper ? o.tamper(rawBody) : rawBody;
 		const counted = !o.forge && !o.unsigned && o.key === undefined;
@@ -1114,7 +1123,10 @@ function createEmulator(options = {}) {
 		const url = o.origin ? new URL(new URL(sub.url).pathname + new URL(sub.url).search, o.origin).href : sub.url;
 		let answer;
 		try {
-			answer = await post(url, sentBody, headers, o.timeoutMs ?? 30000);
+			const compress = { gzip: zlib.gzipSync, deflate: zlib.deflateSync }[o.contentEncoding ?? ''];
+			const wire = compress ? compress(sentBody) : sentBody;
+			const abort = o.abortAfterBytes === undefined ? undefined : { afterBytes: o.abortAfterBytes, afterMs: o.abortAfterMs ?? 500 };
+			answer = await post(url, wire, headers, o.timeoutMs ?? 30000, abort);
 		} catch (e) {
 			if (counted) noteOutcome(sub, false); // no answer is an error too
 			throw e;

@@ -4,6 +4,7 @@
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const http = require('node:http');
+const zlib = require('node:zlib');
 const { createEmulator, sign, FOREIGN_ANSWERS, SEND_EVENT_PATH } = require('./index.js');
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -507,6 +508,43 @@ async function main() {
 				/does not list/,
 			);
 			await assert.rejects(emu.deliverEvent('nope', {}), /no subscription/);
+		} finally {
+			await new Promise((r) => receiver.close(() => r(undefined)));
+		}
+	});
+	test('deliverEvent: contentEncoding compresses on the wire; abortAfterBytes breaks the upload off', async () => {
+		/** @type {{ headers: http.IncomingHttpHeaders, body: Buffer, aborted: boolean }[]} */
+		const received = [];
+		const receiver = http.createServer((req, res) => {
+			const chunks = /** @type {Buffer[]} */ ([]);
+			const got = { headers: req.headers, body: Buffer.alloc(0), aborted: false };
+			received.push(got);
+			req.on('data', (c) => chunks.push(c));
+			req.on('aborted', () => (got.aborted = true));
+			req.on('end', () => {
+				got.body = Buffer.concat(chunks);
+				res.writeHead(200, { 'Content-Type': 'application/json' });
+				res.end('{"ok":true}');
+			});
+		});
+		await new Promise((r) => receiver.listen(0, '127.0.0.1', () => r(undefined)));
+		const port = /** @type {import('node:net').AddressInfo} */ (receiver.address()).port;
+		try {
+			const sub = (await call(`${SUBS}/create`, createPayload(`http://127.0.0.1:${port}/hook`))).json;
+			const zipped = await emu.deliverEvent(sub, { customerId: emu.seedCustomer({}).id }, { contentEncoding: 'gzip', contentType: null });
+			assert.equal(zipped.status, 200);
+			assert.equal(received[0].headers['content-encoding'], 'gzip');
+			assert.equal(received[0].headers['content-type'], undefined);
+			assert.equal(zlib.gunzipSync(received[0].body).toString('utf8'), zipped.rawBody);
+			assert.equal(received[0].headers.sign, sign(sub.secretKey, zipped.rawBody));
+			await assert.rejects(
+				emu.deliverEvent(sub, {}, { redeliver: zipped.id, abortAfterBytes: 10, abortAfterMs: 50 }),
+				/upload aborted after 10 bytes/,
+			);
+			for (let i = 0; i < 50 && !received[1]?.aborted; i++) await new Promise((r) => setTimeout(r, 20));
+			assert.equal(received[1].aborted, true);
+			assert.equal(Number(received[1].headers['content-length']), Buffer.byteLength(zipped.rawBody));
+			assert.equal(emu.deliveries[emu.deliveries.length - 1].status, 0);
 		} finally {
 			await new Promise((r) => receiver.close(() => r(undefined)));
 		}
