@@ -96,8 +96,10 @@ async function confirm(ctx: IWebhookFunctions, transactionId: string): Promise<I
  * One delivery, in order (the record's bookkeeping is ./dedupe.ts's DeliveryMemory):
  * 1. the key: the `Key` header must be the subscription's stored public key and a `Sign` header must be there, or
  *    401 before anything else (no credential read, no request to Calypso);
- * 2. the body: its signature, over the raw bytes received, with the subscription's secret key (opened once per
- *    process and `KEYS_WINDOW_MS`; re-fetched from Calypso at most as often when the credential changed) → 401;
+ * 2. the body: read with n8n's reader when n8n left it unread (413 too large, 400 unreadable; 415 for a form, whose
+ *    bytes n8n does not keep); its signature, over the raw bytes received, with the subscription's secret key (opened
+ *    once per process and `KEYS_WINDOW_MS`; re-fetched from Calypso at most as often when the credential changed)
+ *    → 401;
  * 3. the event: a signed body that is not a JSON object, or an event type not selected, is acknowledged (200) and
  *    ignored: sending the same bytes again cannot change that;
  * 4. classify: in flight in this process (503, Retry-After: Calypso comes back once it is processed), repeated
