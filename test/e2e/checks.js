@@ -3,6 +3,7 @@
 /** Shared by the end-to-end scripts: named checks with one running tally, output, and the package build. */
 const path = require('node:path');
 const { spawn } = require('node:child_process');
+const http = require('node:http');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const tally = { passed: 0, failed: 0 };
@@ -53,4 +54,30 @@ function watchdog(what, timeoutMs) {
 	}, timeoutMs).unref();
 }
 
-module.exports = { ROOT, tally, say, secs, check, build, n8nOutput, watchdog };
+/** A loopback server that records the JSON bodies POSTed to it (by the workflow's HTTP Request node). */
+async function startSink() {
+	/** @type {any[]} */
+	const hits = [];
+	const server = http.createServer((req, res) => {
+		let body = '';
+		req.on('data', (d) => (body += d));
+		req.on('end', () => {
+			try {
+				hits.push(JSON.parse(body));
+			} catch {
+				hits.push({ unparsable: body });
+			}
+			res.writeHead(200, { 'Content-Type': 'application/json' });
+			res.end('{"ok":true}');
+		});
+	});
+	await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
+	const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+	return {
+		url: `http://127.0.0.1:${port}/sink`,
+		hits,
+		close: () => new Promise((r) => server.close(() => r(undefined))),
+	};
+}
+
+module.exports = { ROOT, tally, say, secs, check, build, n8nOutput, watchdog, startSink };

@@ -21,9 +21,8 @@
  */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build, watchdog } = require('./checks');
+const { ROOT, tally, say, secs, check, build, watchdog, startSink } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient } = require('../../scripts/n8n-local');
 const { createEmulator, sign } = require('../emulator');
 
@@ -60,31 +59,6 @@ async function waitFor(/** @type {() => boolean} */ fn, timeoutMs = 20000) {
 	while (!fn() && Date.now() < deadline) await pause(100);
 }
 
-/** A loopback server recording the JSON bodies POSTed to it. */
-async function startSink() {
-	/** @type {any[]} */
-	const hits = [];
-	const server = http.createServer((req, res) => {
-		let body = '';
-		req.on('data', (d) => (body += d));
-		req.on('end', () => {
-			try {
-				hits.push(JSON.parse(body));
-			} catch {
-				hits.push({ unparsable: body });
-			}
-			res.writeHead(200, { 'Content-Type': 'application/json' });
-			res.end('{"ok":true}');
-		});
-	});
-	await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
-	const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-	return {
-		url: `http://127.0.0.1:${port}/sink`,
-		hits,
-		close: () => new Promise((r) => server.close(() => r(undefined))),
-	};
-}
 
 /** POSTs `body` with `headers` and reads the answer. @param {string} url @param {Record<string, string>} headers @param {string} body */
 async function rawPost(url, headers, body) {

@@ -25,9 +25,8 @@
  */
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const http = require('node:http');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build } = require('./checks');
+const { ROOT, tally, say, secs, check, build, startSink } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
 
@@ -56,31 +55,6 @@ async function waitFor(/** @type {() => T} */ fn, timeoutMs = 20000, intervalMs 
 }
 const pause = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
-/** A loopback server that records the JSON bodies POSTed to it (by the workflow's HTTP Request node). */
-async function startSink() {
-	/** @type {any[]} */
-	const hits = [];
-	const server = http.createServer((req, res) => {
-		let body = '';
-		req.on('data', (d) => (body += d));
-		req.on('end', () => {
-			try {
-				hits.push(JSON.parse(body));
-			} catch {
-				hits.push({ unparsable: body });
-			}
-			res.writeHead(200, { 'Content-Type': 'application/json' });
-			res.end('{"ok":true}');
-		});
-	});
-	await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
-	const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-	return {
-		url: `http://127.0.0.1:${port}/sink`,
-		hits,
-		close: () => new Promise((r) => server.close(() => r(undefined))),
-	};
-}
 
 /**
  * The example with an HTTP Request node after "Credit record" that sends the record and the trigger's item.
