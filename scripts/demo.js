@@ -11,7 +11,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { ensureN8n, createUserFolder, N8N_VERSION } = require('./n8n-local');
+const { ensureN8n, createUserFolder, diedAfterNote, N8N_VERSION } = require('./n8n-local');
 const { createEmulator } = require('../test/emulator');
 const { EXAMPLES, loadExamples, seedDemo, credentialFor, summarize, describeFailure } = require('./examples');
 
@@ -106,6 +106,7 @@ async function main() {
 				if (!execution.result) say(`  n8n said:\n${(execution.stdout + execution.stderr).trim().split('\n').slice(-15).join('\n')}`);
 			}
 			say(`    ${secs(execution.ms)} in n8n, ${describeRequests(requests)}`);
+			if (execution.diedAfter) say(`    (${diedAfterNote(execution.diedAfter)})`);
 		}
 	} finally {
 		await emu.stop();

@@ -18,7 +18,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { ROOT, tally, say, secs, check, build, n8nOutput, watchdog } = require('./checks');
-const { ensureN8n, createUserFolder, N8N_VERSION } = require('../../scripts/n8n-local');
+const { ensureN8n, createUserFolder, diedAfterNote, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator } = require('../emulator');
 const {
 	EXAMPLES,
@@ -635,6 +635,7 @@ async function runLane(lane) {
 			const requests = emu.requests.slice(start);
 			const failedBeforeJob = tally.failed;
 			say(`${job.title} [${lane.name}, ${secs(x.ms)}, ${requests.length} requests]`);
+			if (x.diedAfter) say(`  (${diedAfterNote(x.diedAfter)})`);
 			job.verify(x, requests, emu);
 			if (tally.failed > failedBeforeJob && (VERBOSE || !x.result)) say(n8nOutput(x, VERBOSE));
 		}
