@@ -94,4 +94,87 @@ describe('router', () => {
 		);
 		expect(server.emulator.state.customers.size).toBe(2);
 	});
+
+	const creates = () => server.emulator.requests.filter((r) => r.path.endsWith('customer/create'));
+
+	test('a create queued behind a sibling with the same External ID is not sent once that sibling stopped the run', async () => {
+		// Creates sharing an External ID go one at a time: item 1 waits for item 0, whose create is refused.
+		server.emulator.injectFault({
+			path: 'customer/create',
+			status: 400,
+			body: { errorCode: '001', message: 'Rejected for the test', traceId: 'trace-test' },
+		});
+		const run = await runNode(
+			server.credentials,
+			{ resource: 'customer', operation: 'create', additionalFields: { externalId: 'user-a' } },
+			[{}, {}],
+		);
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe('Calypso error 001: Rejected for the test');
+		expect(run.error?.description).toContain(
+			'1 other item(s) were about to send a change and did not (item 1)',
+		);
+		expect(creates()).toHaveLength(1);
+		expect(server.emulator.state.customers.size).toBe(0);
+	});
+
+	test('an item whose look-up was still under way when another item stopped the run sends no change after it', async () => {
+		const late = server.emulator.seedCustomer({ externalId: 'user-late' });
+		// A slow backend answers item 1's look-up a second later, long after item 0's look-up failed and stopped the
+		// run: item 1's Block would be sent after that.
+		server.emulator.injectFault({
+			path: 'customer/external/get',
+			match: (request) => (request.body?.payload as { externalId?: string })?.externalId === 'user-late',
+			landAfterMs: 1000,
+		});
+		server.emulator.injectFault({
+			path: 'customer/external/get',
+			match: (request) => (request.body?.payload as { externalId?: string })?.externalId === 'user-bad',
+			status: 400,
+			body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },
+		});
+		const run = await runNode(
+			server.credentials,
+			{
+				resource: 'customer',
+				operation: 'block',
+				customerId: { __rl: true, mode: 'externalId', value: '={{ $json.userId }}' },
+			},
+			[{ userId: 'user-bad' }, { userId: 'user-late' }],
+		);
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe('Calypso error 004: Rejected for the test');
+		expect(run.error?.description).toContain('were about to send a change and did not (item 1)');
+		expect(server.emulator.requests.map((r) => r.path.replace('/api/v1/customer-purse/', '')).sort()).toEqual([
+			'customer/external/get',
+			'customer/external/get',
+		]);
+		expect(server.emulator.state.customers.get(late.id)?.blocked).toBe(false);
+	});
+
+	test('with Continue On Fail, the other items still send their changes', async () => {
+		const customer = server.emulator.seedCustomer({ externalId: 'user-ok' });
+		server.emulator.injectFault({
+			path: 'customer/external/get',
+			match: (request) => (request.body?.payload as { externalId?: string })?.externalId === 'user-bad',
+			status: 400,
+			body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },
+		});
+		const run = await runNode(
+			server.credentials,
+			{
+				resource: 'customer',
+				operation: 'block',
+				customerId: { __rl: true, mode: 'externalId', value: '={{ $json.userId }}' },
+			},
+			[{ userId: 'user-bad' }, { userId: 'user-ok' }],
+			{ continueOnFail: true },
+		);
+		expect(run.status).toBe('success');
+		expect(run.items.map((item) => item.json.error ?? item.json.blocked)).toEqual([
+			'Calypso error 004: Rejected for the test',
+			true,
+		]);
+		expect(server.emulator.state.customers.get(customer.id)?.blocked).toBe(true);
+	});
 });

@@ -5,7 +5,7 @@ import { runBounded } from '../pool';
 import * as customer from './customer/Customer.resource';
 import * as purse from './purse/Purse.resource';
 import * as transaction from './transaction/Transaction.resource';
-import { CalypsoClient, DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from '../transport';
+import { CalypsoClient, DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, RunStopped } from '../transport';
 import { asNodeError } from '../transport/errors';
 import type { TransportSettings } from '../transport';
 import { CUSTOM_API_CALL, customApiCallError } from './customApiCall';
@@ -50,15 +50,23 @@ function errorItem(
 	return { json, pairedItem: { item: itemIndex } };
 }
 
+/** Item numbers for an error text: the first ten, in order. */
+function itemList(items: Set<number>): string {
+	const sorted = [...items].sort((a, b) => a - b);
+	return sorted.slice(0, 10).join(', ') + (sorted.length > 10 ? ', …' : '');
+}
+
 function withCompletedItems<E extends NodeApiError | NodeOperationError>(
 	error: E,
 	completed: Set<number>,
+	held: Set<number>,
 ): E {
-	if (completed.size === 0) return error;
-	const first = [...completed].sort((a, b) => a - b);
-	const which = first.slice(0, 10).join(', ') + (first.length > 10 ? ', …' : '');
-	error.description =
-		`${error.description ?? ''} ${completed.size} other item(s) had already been sent successfully (item ${which}); their results are not passed on, and running the node again sends them again.`.trim();
+	let description = error.description ?? '';
+	if (completed.size > 0)
+		description += ` ${completed.size} other item(s) had already been sent successfully (item ${itemList(completed)}); their results are not passed on, and running the node again sends them again.`;
+	if (held.size > 0)
+		description += ` ${held.size} other item(s) were about to send a change and did not (item ${itemList(held)}).`;
+	error.description = description.trim();
 	return error;
 }
 
@@ -161,6 +169,8 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 
 	const output: INodeExecutionData[][] = new Array(items.length);
 	const completed = new Set<number>();
+	/** Items whose change was not sent because the run had stopped (api.stop): not failures of their own. */
+	const held = new Set<number>();
 	const task = async (i: number) => {
 		const input = prepared[i];
 		try {
@@ -172,16 +182,25 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			);
 			completed.add(i);
 		} catch (error) {
+			if (error instanceof RunStopped) {
+				held.add(i);
+				return;
+			}
 			const itemError = asNodeError(this.getNode(), error, i);
-			if (!continueOnFail) throw itemError;
-			output[i] = [errorItem.call(this, itemError, i)];
+			if (continueOnFail) {
+				output[i] = [errorItem.call(this, itemError, i)];
+				return;
+			}
+			// The first failure stops the run: no item starts after it, and no change of an item under way is sent.
+			api.stop();
+			throw itemError;
 		}
 	};
 	try {
 		await runBounded(items.length, concurrency, !continueOnFail, task);
 	} catch (error) {
 		// The run stops, but other items' requests already went through: say so, as their results go with the run.
-		throw withCompletedItems(error as NodeApiError | NodeOperationError, completed);
+		throw withCompletedItems(error as NodeApiError | NodeOperationError, completed, held);
 	}
 	return [output.flat()];
 }

@@ -177,9 +177,33 @@ export interface FindOptions {
 /** Upper bound on pages fetched by one Find, whatever the server says, so a misbehaving server cannot loop us. */
 export const MAX_PAGES = 10_000;
 
+/** The requests that change something at Calypso: once the run has stopped (CalypsoClient.stop), none is sent. */
+const CHANGES = new Set(
+	['customer/create', 'customer/update', 'customer/block', 'customer/unblock'].map(
+		(path) => CUSTOMER_PURSE + path,
+	),
+);
+
+/** Thrown instead of sending a change after the run stopped: the router drops it, as the run fails with its cause. */
+export class RunStopped extends Error {
+	constructor(path: string) {
+		super(`Not sent (${path}): an earlier failure stopped the run`);
+	}
+}
+
 export class CalypsoClient {
 	/** Requests sent (attempts, retries included) by this client: reported by tests and the benchmark. */
 	requestCount = 0;
+
+	private stopped = false;
+
+	/**
+	 * The run stops (an item failed and Continue On Fail is off): from now on no change (CHANGES) is sent, not even a
+	 * retry. Requests in flight finish; look-ups still go out, so a create left unconfirmed can still be checked.
+	 */
+	stop(): void {
+		this.stopped = true;
+	}
 
 	constructor(
 		private readonly ctx: RequestContext,
@@ -359,6 +383,7 @@ export class CalypsoClient {
 		let waited = 0;
 		let redirects = 0;
 		for (let attempt = 0; ; attempt++) {
+			if (this.stopped && CHANGES.has(request.path)) throw new RunStopped(request.path);
 			const outcome = await this.send(call);
 			const target =
 				'response' in outcome ? await this.redirectTarget(call, outcome.response, options) : undefined;
