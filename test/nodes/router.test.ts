@@ -96,6 +96,27 @@ describe('router', () => {
 	});
 
 	const creates = () => server.emulator.requests.filter((r) => r.path.endsWith('customer/create'));
+	const lookupOf = (externalId: string) => (request: { body?: Record<string, unknown> }) =>
+		(request.body?.payload as { externalId?: string } | undefined)?.externalId === externalId;
+	/** Calypso refuses the External ID look-up for this value: the item fails (Calypso error 004). */
+	const rejectLookupOf = (externalId: string) =>
+		server.emulator.injectFault({
+			path: 'customer/external/get',
+			match: lookupOf(externalId),
+			status: 400,
+			body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },
+		});
+	const blockByExternalId = (userIds: string[], options: { continueOnFail?: boolean } = {}) =>
+		runNode(
+			server.credentials,
+			{
+				resource: 'customer',
+				operation: 'block',
+				customerId: { __rl: true, mode: 'externalId', value: '={{ $json.userId }}' },
+			},
+			userIds.map((userId) => ({ userId })),
+			options,
+		);
 
 	test('a create queued behind a sibling with the same External ID is not sent once that sibling stopped the run', async () => {
 		// Creates sharing an External ID go one at a time: item 1 waits for item 0, whose create is refused.
@@ -124,52 +145,24 @@ describe('router', () => {
 		// run: item 1's Block would be sent after that.
 		server.emulator.injectFault({
 			path: 'customer/external/get',
-			match: (request) => (request.body?.payload as { externalId?: string })?.externalId === 'user-late',
+			match: lookupOf('user-late'),
 			landAfterMs: 1000,
 		});
-		server.emulator.injectFault({
-			path: 'customer/external/get',
-			match: (request) => (request.body?.payload as { externalId?: string })?.externalId === 'user-bad',
-			status: 400,
-			body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },
-		});
-		const run = await runNode(
-			server.credentials,
-			{
-				resource: 'customer',
-				operation: 'block',
-				customerId: { __rl: true, mode: 'externalId', value: '={{ $json.userId }}' },
-			},
-			[{ userId: 'user-bad' }, { userId: 'user-late' }],
-		);
+		rejectLookupOf('user-bad');
+		const run = await blockByExternalId(['user-bad', 'user-late']);
 		expect(run.status).toBe('error');
 		expect(run.error?.message).toBe('Calypso error 004: Rejected for the test');
 		expect(run.error?.description).toContain('were about to send a change and did not (item 1)');
-		expect(server.emulator.requests.map((r) => r.path.replace('/api/v1/customer-purse/', '')).sort()).toEqual([
-			'customer/external/get',
-			'customer/external/get',
-		]);
+		expect(server.emulator.requests.map((r) => r.path.replace('/api/v1/customer-purse/', '')).sort()).toEqual(
+			['customer/external/get', 'customer/external/get'],
+		);
 		expect(server.emulator.state.customers.get(late.id)?.blocked).toBe(false);
 	});
 
 	test('with Continue On Fail, the other items still send their changes', async () => {
 		const customer = server.emulator.seedCustomer({ externalId: 'user-ok' });
-		server.emulator.injectFault({
-			path: 'customer/external/get',
-			match: (request) => (request.body?.payload as { externalId?: string })?.externalId === 'user-bad',
-			status: 400,
-			body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },
-		});
-		const run = await runNode(
-			server.credentials,
-			{
-				resource: 'customer',
-				operation: 'block',
-				customerId: { __rl: true, mode: 'externalId', value: '={{ $json.userId }}' },
-			},
-			[{ userId: 'user-bad' }, { userId: 'user-ok' }],
-			{ continueOnFail: true },
-		);
+		rejectLookupOf('user-bad');
+		const run = await blockByExternalId(['user-bad', 'user-ok'], { continueOnFail: true });
 		expect(run.status).toBe('success');
 		expect(run.items.map((item) => item.json.error ?? item.json.blocked)).toEqual([
 			'Calypso error 004: Rejected for the test',

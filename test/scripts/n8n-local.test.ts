@@ -12,7 +12,11 @@ const { run, readExecution } = requireRepoModule('scripts/n8n-local.js') as {
 };
 
 const printed = (status: string, error?: object) =>
-	JSON.stringify({ data: { resultData: { runData: { Start: [] }, ...(error ? { error } : {}) } }, mode: 'cli', status });
+	JSON.stringify({
+		data: { resultData: { runData: { Start: [] }, ...(error ? { error } : {}) } },
+		mode: 'cli',
+		status,
+	});
 
 /** A `node` process (the one on PATH) that prints `stdout`, then exits with `end` or kills itself with SIGSEGV. */
 async function processThat(stdout: string, end: number | 'SIGSEGV') {
