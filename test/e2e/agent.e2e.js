@@ -23,7 +23,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build, n8nOutput, watchdog } = require('./checks');
+const { ROOT, tally, say, secs, check, n8nOutput, runScript } = require('./checks');
 const { ensureN8n, createUserFolder, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator, sign } = require('../emulator');
 const { credentialFor, seedDemo, describeFailure, DEMO_EXTERNAL_ID } = require('../../scripts/examples');
@@ -36,7 +36,6 @@ const AGENT = 'Support agent';
 const args = new Set(process.argv.slice(2));
 const VERBOSE = args.has('--verbose');
 const TIMEOUT_MS = 4 * 60 * 1000;
-const t0 = Date.now();
 
 /** The text of a chat message (a string, or content parts). @param {any} message @returns {string} */
 const textOf = (message) =>
@@ -98,9 +97,6 @@ function locatorVariant(example) {
 }
 
 async function main() {
-	watchdog('agent e2e', TIMEOUT_MS);
-
-	if (!args.has('--no-build')) await build();
 	await ensureN8n({ log: (line) => say(`[n8n install] ${line}`) });
 	const workflow = JSON.parse(fs.readFileSync(EXAMPLE_FILE, 'utf8'));
 	const fromAi = (/** @type {string} */ node) =>
@@ -258,13 +254,6 @@ async function main() {
 		if (userFolder && !tally.failed) fs.rmSync(userFolder, { recursive: true, force: true });
 		else if (userFolder) say(`  (n8n user folder kept for inspection: ${userFolder})`);
 	}
-	say(`\n${tally.passed} passed, ${tally.failed} failed (${secs(Date.now() - t0)})`);
-	process.exitCode = tally.failed ? 1 : 0;
 }
 
-main().catch((error) => {
-	say(
-		`\n✘ agent e2e could not run: ${error instanceof Error ? error.stack : error}\n${tally.passed} passed, ${tally.failed + 1} failed`,
-	);
-	process.exitCode = 1;
-});
+runScript('agent e2e', TIMEOUT_MS, main);

@@ -54,6 +54,32 @@ function watchdog(what, timeoutMs) {
 	}, timeoutMs).unref();
 }
 
+/**
+ * What every e2e script does around its own steps: a watchdog (timeoutMs), `npm run build` unless --no-build, then
+ * `main`; prints "N passed, M failed (time)" and exits 1 on any failure. A throw out of `main` (or the build) counts
+ * as one more failure, after `main`'s own finally blocks have stopped what it started.
+ * @param {string} what e.g. "agent e2e" @param {number} timeoutMs @param {() => Promise<void>} main
+ */
+function runScript(what, timeoutMs, main) {
+	const t0 = Date.now();
+	watchdog(what, timeoutMs);
+	(async () => {
+		if (!process.argv.includes('--no-build')) {
+			say('building…');
+			await build();
+		}
+		await main();
+	})()
+		.catch((error) => {
+			tally.failed++;
+			say(`\n✘ ${what} could not run: ${error instanceof Error ? error.stack : error}`);
+		})
+		.finally(() => {
+			say(`\n${tally.passed} passed, ${tally.failed} failed (${secs(Date.now() - t0)})`);
+			process.exitCode = tally.failed ? 1 : 0;
+		});
+}
+
 /** A loopback server that records the JSON bodies POSTed to it (by the workflow's HTTP Request node). */
 async function startSink() {
 	/** @type {any[]} */
@@ -80,4 +106,4 @@ async function startSink() {
 	};
 }
 
-module.exports = { ROOT, tally, say, secs, check, build, n8nOutput, watchdog, startSink };
+module.exports = { ROOT, tally, say, secs, check, build, n8nOutput, watchdog, runScript, startSink };

@@ -20,7 +20,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build, watchdog } = require('./checks');
+const { ROOT, tally, say, secs, check, runScript } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient } = require('../../scripts/n8n-local');
 const { createEmulator, sign } = require('../emulator');
 const {
@@ -34,7 +34,6 @@ const {
 const args = new Set(process.argv.slice(2));
 const VERBOSE = args.has('--verbose');
 const TIMEOUT_MS = 10 * 60 * 1000;
-const t0 = Date.now();
 const OWNER = { email: 'e2e@calypso.local', password: 'CalypsoE2e-2026' };
 const EXAMPLE_FILE = path.join(ROOT, 'examples', 'custom-api-call-webhook-cleanup.json');
 const SUBSCRIPTIONS = '/api/v1/subscription/webhook';
@@ -420,9 +419,6 @@ async function otherOrigin() {
 }
 
 async function main() {
-	watchdog('credential e2e', TIMEOUT_MS);
-
-	if (!args.has('--no-build')) await build();
 	await ensureN8n({ log: (line) => say(`[n8n install] ${line}`) });
 	const emu = createEmulator();
 	await emu.start(0);
@@ -447,13 +443,6 @@ async function main() {
 		if (userFolder && tally.failed === 0) fs.rmSync(userFolder, { recursive: true, force: true });
 		else if (userFolder) say(`  (n8n user folder kept for inspection: ${path.relative(ROOT, userFolder)})`);
 	}
-	say(`\n${tally.passed} passed, ${tally.failed} failed (${secs(Date.now() - t0)})`);
-	process.exitCode = tally.failed ? 1 : 0;
 }
 
-main().catch((error) => {
-	say(
-		`\n✘ credential e2e could not run: ${error instanceof Error ? error.stack : error}\n${tally.passed} passed, ${tally.failed + 1} failed`,
-	);
-	process.exitCode = 1;
-});
+runScript('credential e2e', TIMEOUT_MS, main);

@@ -17,7 +17,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build, n8nOutput, watchdog } = require('./checks');
+const { ROOT, tally, say, secs, check, n8nOutput, runScript } = require('./checks');
 const { ensureN8n, createUserFolder, diedAfterNote, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator } = require('../emulator');
 const {
@@ -43,7 +43,6 @@ const {
 const args = new Set(process.argv.slice(2));
 const VERBOSE = args.has('--verbose');
 const TIMEOUT_MS = 8 * 60 * 1000;
-const t0 = Date.now();
 
 /** Customer-purse paths of the requests, e.g. 'customer/create'. @param {any[]} requests */
 const paths = (requests) => requests.map((r) => r.path.replace('/api/v1/customer-purse/', ''));
@@ -651,22 +650,10 @@ async function runLane(lane) {
 }
 
 async function main() {
-	watchdog('e2e', TIMEOUT_MS);
-
-	if (!args.has('--no-build')) await build();
 	await ensureN8n({ log: (line) => say(`[n8n install] ${line}`) });
 	await Promise.all([runLane(operationsLane), runLane(examplesLane)]);
-
-	say(`\n${tally.passed} passed, ${tally.failed} failed (${secs(Date.now() - t0)})`);
-	process.exitCode = tally.failed ? 1 : 0;
 }
 
 module.exports = { operationsLane };
 
-if (require.main === module)
-	main().catch((error) => {
-		say(
-			`\n✘ e2e could not run: ${error instanceof Error ? error.stack : error}\n${tally.passed} passed, ${tally.failed + 1} failed`,
-		);
-		process.exitCode = 1;
-	});
+if (require.main === module) runScript('e2e', TIMEOUT_MS, main);

@@ -21,7 +21,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { ROOT, tally, say, secs, check, build } = require('./checks');
+const { ROOT, say, secs, check, runScript } = require('./checks');
 const { restClient } = require('../../scripts/n8n-local');
 const { startDev, OWNER } = require('../../scripts/dev');
 const { TRIGGER_EXAMPLE } = require('../../scripts/examples');
@@ -54,10 +54,6 @@ async function waitFor(/** @type {() => Promise<T>} */ fn, timeoutMs = 30000) {
 }
 
 async function main() {
-	if (!process.argv.includes('--no-build')) {
-		say('building…');
-		await build();
-	}
 	const name = `e2e-send-event-${process.pid}`;
 	const dev = await startDev({ port: 0, emulatorPort: 0, fresh: true, name, log: () => undefined });
 	say(`npm run dev's set-up started: n8n ${dev.url}, emulator ${dev.emu.baseUrl} (${secs(Date.now() - t0)})`);
@@ -108,16 +104,6 @@ async function main() {
 		await dev.stop();
 		fs.rmSync(path.dirname(dev.logFile), { recursive: true, force: true });
 	}
-	say(`${tally.passed} passed, ${tally.failed} failed (${secs(Date.now() - t0)})`);
-	process.exitCode = tally.failed ? 1 : 0;
 }
 
-const timer = setTimeout(() => {
-	say(`send-event e2e: no result after ${secs(TIMEOUT_MS)}`);
-	process.exit(1);
-}, TIMEOUT_MS);
-timer.unref();
-main().catch((error) => {
-	say(`send-event e2e failed: ${error instanceof Error ? error.stack : error}`);
-	process.exit(1);
-});
+runScript('send-event e2e', TIMEOUT_MS, main);

@@ -22,7 +22,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build, watchdog } = require('./checks');
+const { ROOT, tally, say, secs, check, runScript } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient } = require('../../scripts/n8n-local');
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
 
@@ -50,10 +50,6 @@ const UNCLEAR = {
 };
 
 async function main() {
-	if (!process.argv.includes('--no-build')) {
-		say('building…');
-		await build();
-	}
 	await ensureN8n();
 	const emu = createEmulator();
 	await emu.start(0);
@@ -195,13 +191,4 @@ async function main() {
 	}
 }
 
-watchdog('subscription cycles e2e', TIMEOUT_MS);
-main()
-	.catch((error) => {
-		tally.failed++;
-		say(`✘ ${error && error.stack ? error.stack : error}`);
-	})
-	.finally(() => {
-		say(`${tally.passed} passed, ${tally.failed} failed (${secs(Date.now() - t0)})`);
-		process.exitCode = tally.failed ? 1 : 0;
-	});
+runScript('subscription cycles e2e', TIMEOUT_MS, main);

@@ -22,7 +22,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build, watchdog, startSink } = require('./checks');
+const { ROOT, tally, say, secs, check, runScript, startSink } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient } = require('../../scripts/n8n-local');
 const { createEmulator, sign } = require('../emulator');
 
@@ -112,10 +112,6 @@ function workflowOf(version, sinkUrl) {
 }
 
 async function main() {
-	if (!process.argv.includes('--no-build')) {
-		say('building…');
-		await build();
-	}
 	await ensureN8n();
 	const emu = createEmulator();
 	const customer = emu.seedCustomer({ externalId: 'user-body', email: 'user-body@example.com' });
@@ -379,13 +375,4 @@ async function main() {
 	}
 }
 
-watchdog('trigger body e2e', TIMEOUT_MS);
-main()
-	.catch((error) => {
-		tally.failed++;
-		say(`✘ ${error && error.stack ? error.stack : error}`);
-	})
-	.finally(() => {
-		say(`${tally.passed} passed, ${tally.failed} failed (${secs(Date.now() - t0)})`);
-		process.exitCode = tally.failed ? 1 : 0;
-	});
+runScript('trigger body e2e', TIMEOUT_MS, main);

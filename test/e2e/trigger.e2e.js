@@ -26,7 +26,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, build, startSink } = require('./checks');
+const { ROOT, tally, say, secs, check, runScript, startSink } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
 
@@ -82,10 +82,6 @@ function workflowWithSink(sinkUrl) {
 }
 
 async function main() {
-	if (!args.has('--no-build')) {
-		say('building…');
-		await build();
-	}
 	await ensureN8n();
 
 	const emu = createEmulator();
@@ -476,17 +472,4 @@ async function main() {
 	}
 }
 
-const timer = setTimeout(() => {
-	say(`timed out after ${secs(TIMEOUT_MS)}`);
-	process.exit(1);
-}, TIMEOUT_MS);
-main()
-	.catch((error) => {
-		tally.failed++;
-		say(`✘ ${error && error.stack ? error.stack : error}`);
-	})
-	.finally(() => {
-		clearTimeout(timer);
-		say(`${tally.passed} passed, ${tally.failed} failed (${secs(Date.now() - t0)})`);
-		process.exitCode = tally.failed ? 1 : 0;
-	});
+runScript('trigger e2e', TIMEOUT_MS, main);
