@@ -23,7 +23,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, n8nOutput, runScript } = require('./checks');
+const { ROOT, tally, say, secs, check, n8nOutput, runScript, cleanUpUserFolder } = require('./checks');
 const { ensureN8n, createUserFolder, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator, sign } = require('../emulator');
 const { credentialFor, seedDemo, describeFailure, DEMO_EXTERNAL_ID } = require('../../scripts/examples');
@@ -251,8 +251,7 @@ async function main() {
 	} finally {
 		await model.close();
 		await emu.stop();
-		if (userFolder && !tally.failed) fs.rmSync(userFolder, { recursive: true, force: true });
-		else if (userFolder) say(`  (n8n user folder kept for inspection: ${userFolder})`);
+		cleanUpUserFolder(userFolder);
 	}
 }
 

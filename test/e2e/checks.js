@@ -1,6 +1,7 @@
 // @ts-check
 'use strict';
 /** Shared by the end-to-end scripts: named checks with one running tally, output, and the package build. */
+const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const http = require('node:http');
@@ -80,6 +81,32 @@ function runScript(what, timeoutMs, main) {
 		});
 }
 
+/**
+ * Removes an n8n user folder when no check failed since `failedBefore` (the tally then), else keeps it and says where.
+ * @param {string | undefined} userFolder @param {number} [failedBefore] @param {string} [what] what is kept
+ */
+function cleanUpUserFolder(userFolder, failedBefore = 0, what = 'n8n user folder') {
+	if (!userFolder) return;
+	if (tally.failed === failedBefore) fs.rmSync(userFolder, { recursive: true, force: true });
+	else say(`  (${what} kept for inspection: ${path.relative(ROOT, userFolder)})`);
+}
+
+const TRIGGER_ENTRY = 'dist/nodes/CalypsoPayTrigger/CalypsoPayTrigger.node.js';
+
+/**
+ * The package as installed in the n8n user folder must list the trigger in "n8n.nodes": when package.json does not,
+ * adds it to the installed copy only, and says so.
+ * @param {string} userFolder
+ */
+function listTriggerInInstalledCopy(userFolder) {
+	const installed = path.join(userFolder, '.n8n', 'nodes', 'node_modules', 'n8n-nodes-calypso-pay', 'package.json');
+	const pkg = JSON.parse(fs.readFileSync(installed, 'utf8'));
+	if (pkg.n8n.nodes.includes(TRIGGER_ENTRY)) return;
+	pkg.n8n.nodes.push(TRIGGER_ENTRY);
+	fs.writeFileSync(installed, JSON.stringify(pkg, null, 2));
+	say(`(package.json has no "${TRIGGER_ENTRY}" in n8n.nodes: added to the installed copy only)`);
+}
+
 /** A loopback server that records the JSON bodies POSTed to it (by the workflow's HTTP Request node). */
 async function startSink() {
 	/** @type {any[]} */
@@ -106,4 +133,8 @@ async function startSink() {
 	};
 }
 
-module.exports = { ROOT, tally, say, secs, check, build, n8nOutput, watchdog, runScript, startSink };
+module.exports = { ROOT, tally, say, secs, check, build, n8nOutput, watchdog, runScript,
+	cleanUpUserFolder,
+	listTriggerInInstalledCopy,
+	startSink,
+};

@@ -20,7 +20,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, runScript } = require('./checks');
+const { ROOT, tally, say, secs, check, runScript, cleanUpUserFolder } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient } = require('../../scripts/n8n-local');
 const { createEmulator, sign } = require('../emulator');
 const {
@@ -440,8 +440,7 @@ async function main() {
 		say(`✘ credential e2e could not run: ${error instanceof Error ? error.stack : error}`);
 	} finally {
 		await emu.stop();
-		if (userFolder && tally.failed === 0) fs.rmSync(userFolder, { recursive: true, force: true });
-		else if (userFolder) say(`  (n8n user folder kept for inspection: ${path.relative(ROOT, userFolder)})`);
+		cleanUpUserFolder(userFolder);
 	}
 }
 

@@ -15,9 +15,7 @@
  * Options: --no-build (use the existing dist/), --verbose (print n8n's output of failed executions in full).
  */
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
-const { ROOT, tally, say, secs, check, n8nOutput, runScript } = require('./checks');
+const { ROOT, tally, say, secs, check, n8nOutput, runScript, cleanUpUserFolder } = require('./checks');
 const { ensureN8n, createUserFolder, diedAfterNote, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator } = require('../emulator');
 const {
@@ -643,9 +641,7 @@ async function runLane(lane) {
 		say(`✘ lane ${lane.name} could not run: ${error instanceof Error ? error.stack : error}`);
 	} finally {
 		await emu.stop();
-		if (userFolder && tally.failed === failedBefore) fs.rmSync(userFolder, { recursive: true, force: true });
-		else if (userFolder)
-			say(`  (${lane.name}: n8n user folder kept for inspection: ${path.relative(ROOT, userFolder)})`);
+		cleanUpUserFolder(userFolder, failedBefore, `${lane.name}: n8n user folder`);
 	}
 }
 

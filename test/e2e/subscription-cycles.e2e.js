@@ -20,13 +20,10 @@
  * Prints one line per check and "N passed, M failed"; exits 1 on any failure.
  */
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
-const { ROOT, tally, say, secs, check, runScript } = require('./checks');
+const { ROOT, say, secs, check, runScript, cleanUpUserFolder, listTriggerInInstalledCopy } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient } = require('../../scripts/n8n-local');
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
 
-const TRIGGER_ENTRY = 'dist/nodes/CalypsoPayTrigger/CalypsoPayTrigger.node.js';
 const TRIGGER_TYPE = 'n8n-nodes-calypso-pay.calypsoPayTrigger';
 const FUNDS = 'CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE';
 const CREDITED = 'CUSTOMER_PURSE_TRANSLATION_TO_ACCOUNT_COMPLETED';
@@ -54,12 +51,7 @@ async function main() {
 	const emu = createEmulator();
 	await emu.start(0);
 	const uf = await createUserFolder({ name: `e2e-subscription-cycles-${process.pid}`, packageDir: ROOT });
-	const installed = path.join(uf.userFolder, '.n8n', 'nodes', 'node_modules', 'n8n-nodes-calypso-pay', 'package.json');
-	const pkg = JSON.parse(fs.readFileSync(installed, 'utf8'));
-	if (!pkg.n8n.nodes.includes(TRIGGER_ENTRY)) {
-		pkg.n8n.nodes.push(TRIGGER_ENTRY);
-		fs.writeFileSync(installed, JSON.stringify(pkg, null, 2));
-	}
+	listTriggerInInstalledCopy(uf.userFolder);
 	await uf.importCredentials([
 		{ id: 'calypso-cycles', name: 'Calypso (emulator)', type: 'calypsoPayApi', data: { ...emu.credentials } },
 	]);
@@ -186,8 +178,7 @@ async function main() {
 	} finally {
 		await n8n.stop();
 		await emu.stop();
-		if (tally.failed === 0) fs.rmSync(uf.userFolder, { recursive: true, force: true });
-		else say(`  (user folder kept for inspection: ${uf.userFolder})`);
+		cleanUpUserFolder(uf.userFolder);
 	}
 }
 

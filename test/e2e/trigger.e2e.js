@@ -26,12 +26,11 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, tally, say, secs, check, runScript, startSink } = require('./checks');
+const { ROOT, say, secs, check, runScript, cleanUpUserFolder, listTriggerInInstalledCopy, startSink } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
 
 const EXAMPLE_FILE = path.join(ROOT, 'examples', 'calypso-trigger-deposits.json');
-const TRIGGER_ENTRY = 'dist/nodes/CalypsoPayTrigger/CalypsoPayTrigger.node.js';
 const FUNDS = 'CUSTOMER_PURSE_FUNDS_RECEIVED_FOR_PURSE';
 const CREDITED = 'CUSTOMER_PURSE_TRANSLATION_TO_ACCOUNT_COMPLETED';
 const OWNER = { email: 'e2e-owner@example.com', password: 'E2e-owner-password-1' };
@@ -95,22 +94,7 @@ async function main() {
 	const sink = await startSink();
 
 	const uf = await createUserFolder({ name: `e2e-trigger-${process.pid}`, packageDir: ROOT });
-	// The package as installed in n8n must list the trigger in "n8n.nodes"; until package.json has it, add it to
-	// the installed copy only.
-	const installed = path.join(
-		uf.userFolder,
-		'.n8n',
-		'nodes',
-		'node_modules',
-		'n8n-nodes-calypso-pay',
-		'package.json',
-	);
-	const pkg = JSON.parse(fs.readFileSync(installed, 'utf8'));
-	if (!pkg.n8n.nodes.includes(TRIGGER_ENTRY)) {
-		pkg.n8n.nodes.push(TRIGGER_ENTRY);
-		fs.writeFileSync(installed, JSON.stringify(pkg, null, 2));
-		say(`(package.json has no "${TRIGGER_ENTRY}" in n8n.nodes: added to the installed copy only)`);
-	}
+	listTriggerInInstalledCopy(uf.userFolder);
 
 	await uf.importCredentials([
 		{ id: 'calypso-demo', name: 'Calypso (emulator)', type: 'calypsoPayApi', data: { ...emu.credentials } },
@@ -466,8 +450,7 @@ async function main() {
 		await n8n.stop();
 		await emu.stop();
 		await sink.close();
-		if (tally.failed === 0) fs.rmSync(uf.userFolder, { recursive: true, force: true });
-		else say(`  (user folder kept for inspection${VERBOSE ? ', with n8n-*.log' : ''}: ${uf.userFolder})`);
+		cleanUpUserFolder(uf.userFolder, 0, `n8n user folder${VERBOSE ? ', with n8n-*.log,' : ''}`);
 		say(`  (n8n ran ${secs(Date.now() - startedAt)} in all)`);
 	}
 }
