@@ -88,7 +88,10 @@ function runScript(what, timeoutMs, main) {
 function cleanUpUserFolder(userFolder, failedBefore = 0, what = 'n8n user folder') {
 	if (!userFolder) return;
 	if (tally.failed === failedBefore) fs.rmSync(userFolder, { recursive: true, force: true });
-	else say(`  (${what} kept for inspection: ${path.relative(ROOT, userFolder)})`);
+	else {
+		const relative = path.relative(ROOT, userFolder);
+		say(`  (${what} kept for inspection: ${relative.startsWith('..') ? userFolder : relative})`);
+	}
 }
 
 const TRIGGER_ENTRY = 'dist/nodes/CalypsoPayTrigger/CalypsoPayTrigger.node.js';
@@ -99,7 +102,14 @@ const TRIGGER_ENTRY = 'dist/nodes/CalypsoPayTrigger/CalypsoPayTrigger.node.js';
  * @param {string} userFolder
  */
 function listTriggerInInstalledCopy(userFolder) {
-	const installed = path.join(userFolder, '.n8n', 'nodes', 'node_modules', 'n8n-nodes-calypso-pay', 'package.json');
+	const installed = path.join(
+		userFolder,
+		'.n8n',
+		'nodes',
+		'node_modules',
+		'n8n-nodes-calypso-pay',
+		'package.json',
+	);
 	const pkg = JSON.parse(fs.readFileSync(installed, 'utf8'));
 	if (pkg.n8n.nodes.includes(TRIGGER_ENTRY)) return;
 	pkg.n8n.nodes.push(TRIGGER_ENTRY);
@@ -133,7 +143,16 @@ async function startSink() {
 	};
 }
 
-module.exports = { ROOT, tally, say, secs, check, build, n8nOutput, watchdog, runScript,
+module.exports = {
+	ROOT,
+	tally,
+	say,
+	secs,
+	check,
+	build,
+	n8nOutput,
+	watchdog,
+	runScript,
 	cleanUpUserFolder,
 	listTriggerInInstalledCopy,
 	startSink,
