@@ -94,29 +94,6 @@ function cleanUpUserFolder(userFolder, failedBefore = 0, what = 'n8n user folder
 	}
 }
 
-const TRIGGER_ENTRY = 'dist/nodes/CalypsoPayTrigger/CalypsoPayTrigger.node.js';
-
-/**
- * The package as installed in the n8n user folder must list the trigger in "n8n.nodes": when package.json does not,
- * adds it to the installed copy only, and says so.
- * @param {string} userFolder
- */
-function listTriggerInInstalledCopy(userFolder) {
-	const installed = path.join(
-		userFolder,
-		'.n8n',
-		'nodes',
-		'node_modules',
-		'n8n-nodes-calypso-pay',
-		'package.json',
-	);
-	const pkg = JSON.parse(fs.readFileSync(installed, 'utf8'));
-	if (pkg.n8n.nodes.includes(TRIGGER_ENTRY)) return;
-	pkg.n8n.nodes.push(TRIGGER_ENTRY);
-	fs.writeFileSync(installed, JSON.stringify(pkg, null, 2));
-	say(`(package.json has no "${TRIGGER_ENTRY}" in n8n.nodes: added to the installed copy only)`);
-}
-
 /** A loopback server that records the JSON bodies POSTed to it (by the workflow's HTTP Request node). */
 async function startSink() {
 	/** @type {any[]} */
@@ -154,6 +131,5 @@ module.exports = {
 	watchdog,
 	runScript,
 	cleanUpUserFolder,
-	listTriggerInInstalledCopy,
 	startSink,
 };

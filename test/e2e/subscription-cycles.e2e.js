@@ -20,7 +20,7 @@
  * Prints one line per check and "N passed, M failed"; exits 1 on any failure.
  */
 const assert = require('node:assert/strict');
-const { ROOT, say, secs, check, runScript, cleanUpUserFolder, listTriggerInInstalledCopy } = require('./checks');
+const { ROOT, say, secs, check, runScript, cleanUpUserFolder } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient } = require('../../scripts/n8n-local');
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
 
@@ -51,7 +51,6 @@ async function main() {
 	const emu = createEmulator();
 	await emu.start(0);
 	const uf = await createUserFolder({ name: `e2e-subscription-cycles-${process.pid}`, packageDir: ROOT });
-	listTriggerInInstalledCopy(uf.userFolder);
 	await uf.importCredentials([
 		{ id: 'calypso-cycles', name: 'Calypso (emulator)', type: 'calypsoPayApi', data: { ...emu.credentials } },
 	]);

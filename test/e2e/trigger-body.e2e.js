@@ -20,7 +20,7 @@
  * Prints one line per check and "N passed, M failed"; exits 1 on any failure.
  */
 const assert = require('node:assert/strict');
-const { ROOT, say, secs, check, runScript, cleanUpUserFolder, listTriggerInInstalledCopy, startSink } = require('./checks');
+const { ROOT, say, secs, check, runScript, cleanUpUserFolder, startSink } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient } = require('../../scripts/n8n-local');
 const { createEmulator, sign } = require('../emulator');
 
@@ -120,7 +120,6 @@ async function main() {
 	await emu.start(0);
 	const sink = await startSink();
 	const uf = await createUserFolder({ name: `e2e-trigger-body-${process.pid}`, packageDir: ROOT });
-	listTriggerInInstalledCopy(uf.userFolder);
 	await uf.importCredentials([
 		{ id: 'calypso-body', name: 'Calypso (emulator)', type: 'calypsoPayApi', data: { ...emu.credentials } },
 	]);

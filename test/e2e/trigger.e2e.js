@@ -26,7 +26,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, say, secs, check, runScript, cleanUpUserFolder, listTriggerInInstalledCopy, startSink } = require('./checks');
+const { ROOT, say, secs, check, runScript, cleanUpUserFolder, startSink } = require('./checks');
 const { ensureN8n, createUserFolder, ownerEnv, restClient, N8N_VERSION } = require('../../scripts/n8n-local');
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
 
@@ -94,7 +94,6 @@ async function main() {
 	const sink = await startSink();
 
 	const uf = await createUserFolder({ name: `e2e-trigger-${process.pid}`, packageDir: ROOT });
-	listTriggerInInstalledCopy(uf.userFolder);
 
 	await uf.importCredentials([
 		{ id: 'calypso-demo', name: 'Calypso (emulator)', type: 'calypsoPayApi', data: { ...emu.credentials } },
