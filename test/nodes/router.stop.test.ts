@@ -1,0 +1,49 @@
+/**
+ * The run stopping (Continue On Fail off): what the error's description says about the other items must be true of
+ * what reached Calypso.
+ */
+import { useEmulator } from '../helpers/calypso';
+import { runNode } from '../helpers/engine';
+
+const server = useEmulator();
+
+const ofCustomer = (id: string) => (request: { body?: Record<string, unknown> }) =>
+	(request.body?.payload as { customerId?: string } | undefined)?.customerId === id;
+
+const blocks = () => server.emulator.requests.filter((r) => r.path.endsWith('customer/block'));
+
+describe('router: a stopped run', () => {
+	test('an item whose change Calypso did not confirm (a 503, to be retried) is not said to have sent nothing when the stop cancels its retry', async () => {
+		const [first, second] = [server.emulator.seedCustomer(), server.emulator.seedCustomer()];
+		// Item 0's Block lands, but a gateway answers 503 and asks for a retry in 2 s.
+		server.emulator.injectFault({
+			path: 'customer/block',
+			match: ofCustomer(first.id),
+			afterProcessing: true,
+			status: 503,
+			headers: { 'retry-after': '2' },
+		});
+		// Item 1's Block is refused meanwhile: the run stops, and item 0's retry is not sent.
+		server.emulator.injectFault({
+			path: 'customer/block',
+			match: ofCustomer(second.id),
+			delayMs: 300,
+			status: 400,
+			body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },
+		});
+		const run = await runNode(
+			server.credentials,
+			{ resource: 'customer', operation: 'block', customerId: '={{ $json.id }}' },
+			[{ id: first.id }, { id: second.id }],
+		);
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe('Calypso error 004: Rejected for the test');
+		// The retry was not sent; the first Block did reach Calypso, and landed.
+		expect(blocks()).toHaveLength(2);
+		expect(server.emulator.state.customers.get(first.id)?.blocked).toBe(true);
+		expect(run.error?.description).not.toContain('did not (item 0)');
+		expect(run.error?.description).toContain(
+			'1 other item(s) had sent a change that Calypso did not confirm, and it was not sent again as the run had stopped: it may have been carried out (item 0).',
+		);
+	});
+});
