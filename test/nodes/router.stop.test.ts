@@ -46,4 +46,65 @@ describe('router: a stopped run', () => {
 			'1 other item(s) had sent a change that Calypso did not confirm, and it was not sent again as the run had stopped: it may have been carried out (item 0).',
 		);
 	});
+
+	const rejected = {
+		status: 400,
+		body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },
+	};
+	const withDescription = (description: string) => (request: { body?: Record<string, unknown> }) =>
+		(request.body?.payload as { description?: string } | undefined)?.description === description;
+
+	test('a create under way when the run stops, left unconfirmed, is still checked, found and named as sent', async () => {
+		// Item 0's create lands, but its answer (a 503, given late) does not confirm it; item 1's create is refused first.
+		server.emulator.injectFault({
+			path: 'customer/create',
+			match: withDescription('zero'),
+			afterProcessing: true,
+			delayMs: 300,
+			status: 503,
+		});
+		server.emulator.injectFault({ path: 'customer/create', match: withDescription('one'), ...rejected });
+		const run = await runNode(
+			server.credentials,
+			{
+				resource: 'customer',
+				operation: 'create',
+				additionalFields: { externalId: '={{ $json.ext }}', description: '={{ $json.description }}' },
+			},
+			[
+				{ ext: 'user-0', description: 'zero' },
+				{ ext: 'user-1', description: 'one' },
+			],
+		);
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe('Calypso error 004: Rejected for the test');
+		expect(server.emulator.state.customers.size).toBe(1);
+		// The look-ups after the unconfirmed create ran, and found it: item 0 is named as sent, not as held.
+		expect(run.error?.description).toContain('1 other item(s) had already been sent successfully (item 0)');
+		expect(run.error?.description).not.toContain('did not');
+	});
+
+	test('a same-origin redirect of a change answered after the run stopped is not followed', async () => {
+		const [first, second] = [server.emulator.seedCustomer(), server.emulator.seedCustomer()];
+		server.emulator.injectFault({
+			path: 'customer/block',
+			match: ofCustomer(first.id),
+			delayMs: 300,
+			status: 307,
+			body: '',
+			headers: { Location: '/api/v1/customer-purse/customer/block?moved=1' },
+		});
+		server.emulator.injectFault({ path: 'customer/block', match: ofCustomer(second.id), ...rejected });
+		const run = await runNode(
+			server.credentials,
+			{ resource: 'customer', operation: 'block', customerId: '={{ $json.id }}' },
+			[{ id: first.id }, { id: second.id }],
+		);
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe('Calypso error 004: Rejected for the test');
+		// Two requests in all: the redirect target was never asked.
+		expect(server.emulator.requests).toHaveLength(2);
+		expect(server.emulator.state.customers.get(first.id)?.blocked).toBe(false);
+		expect(run.error?.description).toContain('(item 0)');
+	});
 });

@@ -225,7 +225,7 @@ describe('a run stopped by its first failing item, under fault schedules', () =>
 		check,
 	);
 
-	// 80 schedules (about 30 s): on the code of e717d49 the fixed seed broke it at the 46th (a Block timed out, its
+	// 80 schedules (about 30 s): with only the unconfirmed-retry fix undone, the fixed seed broke it at the 46th (a Block timed out, its
 	// retry held back by the stop, and the item said to have sent nothing).
 	scheduleProperty('stop: the description is true of the changes that reached Calypso', schedule, check, {
 		runs: 80,
