@@ -51,6 +51,8 @@ describe('router: a stopped run', () => {
 		status: 400,
 		body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },
 	};
+	const withExternalId = (externalId: string) => (request: { body?: Record<string, unknown> }) =>
+		(request.body?.payload as { externalId?: string } | undefined)?.externalId === externalId;
 	const withDescription = (description: string) => (request: { body?: Record<string, unknown> }) =>
 		(request.body?.payload as { description?: string } | undefined)?.description === description;
 
@@ -106,5 +108,48 @@ describe('router: a stopped run', () => {
 		expect(server.emulator.requests).toHaveLength(2);
 		expect(server.emulator.state.customers.get(first.id)?.blocked).toBe(false);
 		expect(run.error?.description).toContain('(item 0)');
+	});
+
+	test('Get or Create: items sharing one look-up-or-create whose create the stop held back are named, and nothing is created', async () => {
+		// Items 0 and 1 share External ID "shared"; its look-up is answered late, after item 2's look-up was refused.
+		server.emulator.injectFault({
+			path: 'customer/external/get',
+			match: withExternalId('shared'),
+			landAfterMs: 300,
+		});
+		server.emulator.injectFault({ path: 'customer/external/get', match: withExternalId('bad'), ...rejected });
+		const run = await runNode(
+			server.credentials,
+			{ resource: 'customer', operation: 'getOrCreate', externalId: '={{ $json.ext }}' },
+			[{ ext: 'shared' }, { ext: 'shared' }, { ext: 'bad' }],
+		);
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toBe(
+			'Calypso error 004: Rejected for the test (looking up the External ID before creating; no customer was created)',
+		);
+		expect(run.error?.description).toContain(
+			'2 other item(s) were about to send a change and did not (item 0, 1)',
+		);
+		expect(server.emulator.requests.filter((r) => r.path.endsWith('customer/create'))).toHaveLength(0);
+		expect(server.emulator.state.customers.size).toBe(0);
+	});
+
+	test("n8n's Retry On Fail runs the node again: the items the stop held back are sent then", async () => {
+		server.emulator.injectFault({ path: 'customer/create', match: withDescription('one'), ...rejected });
+		const run = await runNode(
+			server.credentials,
+			{
+				resource: 'customer',
+				operation: 'create',
+				additionalFields: { externalId: 'same', description: '={{ $json.description }}' },
+			},
+			[{ description: 'one' }, { description: 'two' }],
+			{ settings: { retryOnFail: true, maxTries: 2, waitBetweenTries: 0 } },
+		);
+		expect(run.status).toBe('success');
+		expect(run.items.map((item) => item.json.description)).toEqual(['one', 'two']);
+		// First try: item 0 refused, item 1 held (creates sharing an External ID go one at a time); second try: both.
+		expect(server.emulator.requests.filter((r) => r.path.endsWith('customer/create'))).toHaveLength(3);
+		expect(server.emulator.state.customers.size).toBe(2);
 	});
 });
