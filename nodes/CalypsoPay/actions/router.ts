@@ -65,7 +65,7 @@ function withCompletedItems<E extends NodeApiError | NodeOperationError>(
 ): E {
 	let description = error.description ?? '';
 	if (failed.size > 0)
-		description += ` ${failed.size} other item(s) failed too (item ${itemList(failed)}): only the first failure is shown, and a change of theirs that Calypso did not confirm may have been carried out.`;
+		description += ` ${failed.size} other item(s) failed too (item ${itemList(failed)}); their errors are not shown, and a change of theirs that Calypso did not confirm may have been carried out.`;
 	if (completed.size > 0)
 		description += ` ${completed.size} other item(s) had already been sent successfully (item ${itemList(completed)}); their results are not passed on, and running the node again sends them again.`;
 	if (held.size > 0)
