@@ -1,8 +1,8 @@
 /**
  * A run stopped by its first failing item (Continue On Fail off), under random fault schedules: Block, Update (by ID
  * or by External ID), Create and Get or Create (items sharing External IDs), concurrency 1 to 5, each request that
- * reaches the emulator getting a random outcome (refused, 503 before or after processing, with a Retry-After, dropped after processing,
- * 429, slow, past the timeout). Promises checked on every schedule that fails:
+ * reaches the emulator getting a random outcome (refused, 503 before or after processing, with a Retry-After, dropped
+ * after processing, 429, slow, past the timeout). Promises checked on every schedule that fails:
  * - the run's error is an item's own error, never the internal "Not sent" text;
  * - no item is named twice, and the failing item is not named among the others;
  * - an item said to have sent no change ("were about to send a change and did not") has no change that Calypso may
@@ -225,8 +225,8 @@ describe('a run stopped by its first failing item, under fault schedules', () =>
 		check,
 	);
 
-	// 80 schedules (about 30 s): with only the unconfirmed-retry fix undone, the fixed seed broke it at the 46th (a Block timed out, its
-	// retry held back by the stop, and the item said to have sent nothing).
+	// 80 schedules (about 30 s): with only the unconfirmed-retry fix undone, the fixed seed broke it at the 46th (a
+	// Block timed out, its retry held back by the stop, and the item said to have sent nothing).
 	scheduleProperty('stop: the description is true of the changes that reached Calypso', schedule, check, {
 		runs: 80,
 	});
