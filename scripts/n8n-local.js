@@ -252,7 +252,9 @@ function parseExecuteOutput(stdout) {
 		const msg = typeof entry?.message === 'string' ? entry.message : undefined;
 		if (msg === undefined) { if (entry?.data?.resultData) result = entry; continue; }
 		if (msg.trimStart().startsWith('{')) {
-			try { const parsed = JSON.parse(msg); if (parsed && typeof parsed === 'object') { result = parsed; continue; } } catch { /* not JSON */ }
+			// Only a run is the result: n8n logs a failed run's error message and description after it, and a
+			// description may be an API's JSON body ({"status":"success"} included).
+			try { const parsed = JSON.parse(msg); if (parsed?.data?.resultData) { result = parsed; continue; } } catch { /* not JSON */ }
 		}
 		messages.push(msg);
 		if (entry.level === 'error') errors.push(msg);

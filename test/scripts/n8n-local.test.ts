@@ -56,3 +56,22 @@ test('a success printed, then exit 1: a failure (only a signal after success is 
 	const x = await processThat(printed('success'), 1);
 	expect(x.ok).toBe(false);
 });
+
+test('a failed execution printed, then its error description as JSON, then killed by SIGSEGV: still a failure', async () => {
+	// n8n logs the run (status "error") and then, as separate error lines, the error's message and description; a
+	// description that is an API's JSON body (one saying "success" included) is not the execution.
+	const line = (level: string, message: string) => JSON.stringify({ level, message, metadata: {} });
+	const x = await processThat(
+		[
+			line('info', printed('error', { message: 'Bad request - please check your parameters' })),
+			line('error', 'Bad request - please check your parameters'),
+			line('error', JSON.stringify({ status: 'success', message: 'queued' })),
+		].join('\n'),
+		'SIGSEGV',
+	);
+	expect(x).toMatchObject({
+		ok: false,
+		diedAfter: undefined,
+		error: { message: 'Bad request - please check your parameters' },
+	});
+});

@@ -60,12 +60,18 @@ function withCompletedItems<E extends NodeApiError | NodeOperationError>(
 	error: E,
 	completed: Set<number>,
 	held: Set<number>,
+	unconfirmed: Set<number>,
+	failed: Set<number>,
 ): E {
 	let description = error.description ?? '';
+	if (failed.size > 0)
+		description += ` ${failed.size} other item(s) failed too (item ${itemList(failed)}); their errors are not shown, and a change of theirs that Calypso did not confirm may have been carried out.`;
 	if (completed.size > 0)
 		description += ` ${completed.size} other item(s) had already been sent successfully (item ${itemList(completed)}); their results are not passed on, and running the node again sends them again.`;
 	if (held.size > 0)
 		description += ` ${held.size} other item(s) were about to send a change and did not (item ${itemList(held)}).`;
+	if (unconfirmed.size > 0)
+		description += ` ${unconfirmed.size} other item(s) had sent a change that Calypso did not confirm, and it was not sent again as the run had stopped: it may have been carried out (item ${itemList(unconfirmed)}).`;
 	error.description = description.trim();
 	return error;
 }
@@ -171,6 +177,10 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 	const completed = new Set<number>();
 	/** Items whose change was not sent because the run had stopped (api.stop): not failures of their own. */
 	const held = new Set<number>();
+	/** Items whose change was sent, not confirmed (a 5xx, a timeout) and not retried because the run had stopped. */
+	const unconfirmed = new Set<number>();
+	/** Items that failed on their own (their requests were under way when the run stopped): the first one is thrown. */
+	const failed = new Set<number>();
 	const task = async (i: number) => {
 		const input = prepared[i];
 		try {
@@ -183,7 +193,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			completed.add(i);
 		} catch (error) {
 			if (error instanceof RunStopped) {
-				held.add(i);
+				(error.unconfirmed ? unconfirmed : held).add(i);
 				return;
 			}
 			const itemError = asNodeError(this.getNode(), error, i);
@@ -193,6 +203,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			}
 			// The first failure stops the run: no item starts after it, and no change of an item under way is sent.
 			api.stop();
+			failed.add(i);
 			throw itemError;
 		}
 	};
@@ -200,7 +211,15 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		await runBounded(items.length, concurrency, !continueOnFail, task);
 	} catch (error) {
 		// The run stops, but other items' requests already went through: say so, as their results go with the run.
-		throw withCompletedItems(error as NodeApiError | NodeOperationError, completed, held);
+		// runBounded throws the failure with the lowest item index; the others are named.
+		failed.delete(Math.min(...failed));
+		throw withCompletedItems(
+			error as NodeApiError | NodeOperationError,
+			completed,
+			held,
+			unconfirmed,
+			failed,
+		);
 	}
 	return [output.flat()];
 }

@@ -184,9 +184,16 @@ const CHANGES = new Set(
 	),
 );
 
-/** Thrown instead of sending a change after the run stopped: the router drops it, as the run fails with its cause. */
+/**
+ * Thrown instead of sending a change after the run stopped: the router drops it, as the run fails with its cause.
+ * `unconfirmed`: an earlier attempt of this very request was sent and may have been carried out (a 5xx, a timeout, a
+ * dropped connection, a redirect): only its retry was held back, so the change may have landed all the same.
+ */
 export class RunStopped extends Error {
-	constructor(path: string) {
+	constructor(
+		path: string,
+		readonly unconfirmed = false,
+	) {
 		super(`Not sent (${path}): an earlier failure stopped the run`);
 	}
 }
@@ -382,12 +389,15 @@ export class CalypsoClient {
 		const idempotent = options.idempotent !== false;
 		let waited = 0;
 		let redirects = 0;
+		/** Whether an attempt already sent may have been carried out (not certainly refused). */
+		let unconfirmed = false;
 		for (let attempt = 0; ; attempt++) {
-			if (this.stopped && CHANGES.has(request.path)) throw new RunStopped(request.path);
+			if (this.stopped && CHANGES.has(request.path)) throw new RunStopped(request.path, unconfirmed);
 			const outcome = await this.send(call);
 			const target =
 				'response' in outcome ? await this.redirectTarget(call, outcome.response, options) : undefined;
 			if (target !== undefined && 'response' in outcome) {
+				unconfirmed = true;
 				// Same origin: sent again to the new path, freshly signed, a few times at most.
 				if (redirects++ >= MAX_REDIRECTS)
 					throw redirectError(
@@ -455,6 +465,7 @@ export class CalypsoClient {
 				throw error;
 			}
 			waited += wait;
+			if (!safeToResend) unconfirmed = true;
 			await this.pause(wait, options);
 		}
 	}
