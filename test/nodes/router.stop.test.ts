@@ -11,6 +11,13 @@ const ofCustomer = (id: string) => (request: { body?: Record<string, unknown> })
 	(request.body?.payload as { customerId?: string } | undefined)?.customerId === id;
 
 const blocks = () => server.emulator.requests.filter((r) => r.path.endsWith('customer/block'));
+/** Customer → Block, one item per customer ID. */
+const blockEach = (ids: string[]) =>
+	runNode(
+		server.credentials,
+		{ resource: 'customer', operation: 'block', customerId: '={{ $json.id }}' },
+		ids.map((id) => ({ id })),
+	);
 
 describe('router: a stopped run', () => {
 	test('an item whose change Calypso did not confirm (a 503, to be retried) is not said to have sent nothing when the stop cancels its retry', async () => {
@@ -31,11 +38,7 @@ describe('router: a stopped run', () => {
 			status: 400,
 			body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },
 		});
-		const run = await runNode(
-			server.credentials,
-			{ resource: 'customer', operation: 'block', customerId: '={{ $json.id }}' },
-			[{ id: first.id }, { id: second.id }],
-		);
+		const run = await blockEach([first.id, second.id]);
 		expect(run.status).toBe('error');
 		expect(run.error?.message).toBe('Calypso error 004: Rejected for the test');
 		// The retry was not sent; the first Block did reach Calypso, and landed.
@@ -97,11 +100,7 @@ describe('router: a stopped run', () => {
 			headers: { Location: '/api/v1/customer-purse/customer/block?moved=1' },
 		});
 		server.emulator.injectFault({ path: 'customer/block', match: ofCustomer(second.id), ...rejected });
-		const run = await runNode(
-			server.credentials,
-			{ resource: 'customer', operation: 'block', customerId: '={{ $json.id }}' },
-			[{ id: first.id }, { id: second.id }],
-		);
+		const run = await blockEach([first.id, second.id]);
 		expect(run.status).toBe('error');
 		expect(run.error?.message).toBe('Calypso error 004: Rejected for the test');
 		// Two requests in all: the redirect target was never asked.
