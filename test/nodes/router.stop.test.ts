@@ -50,6 +50,28 @@ describe('router: a stopped run', () => {
 		);
 	});
 
+	test('a change waiting out a long Retry-After does not hold the stopped run until then', async () => {
+		const [first, second] = [server.emulator.seedCustomer(), server.emulator.seedCustomer()];
+		// Item 0's Block is answered 503 with a retry asked for in 40 s: longer than this test's own 20 s limit.
+		server.emulator.injectFault({
+			path: 'customer/block',
+			match: ofCustomer(first.id),
+			status: 503,
+			headers: { 'retry-after': '40' },
+		});
+		server.emulator.injectFault({
+			path: 'customer/block',
+			match: ofCustomer(second.id),
+			delayMs: 300,
+			status: 400,
+			body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },
+		});
+		const run = await blockEach([first.id, second.id]);
+		expect(run.error?.message).toBe('Calypso error 004: Rejected for the test');
+		expect(blocks()).toHaveLength(2);
+		expect(run.error?.description).toContain('did not confirm');
+	}, 20_000);
+
 	const rejected = {
 		status: 400,
 		body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },

@@ -202,14 +202,15 @@ export class CalypsoClient {
 	/** Requests sent (attempts, retries included) by this client: reported by tests and the benchmark. */
 	requestCount = 0;
 
-	private stopped = false;
+	private readonly stopping = new AbortController();
 
 	/**
 	 * The run stops (an item failed and Continue On Fail is off): from now on no change (CHANGES) is sent, not even a
-	 * retry. Requests in flight finish; look-ups still go out, so a create left unconfirmed can still be checked.
+	 * retry, and a change waiting to be retried stops waiting. Requests in flight finish; look-ups still go out, so a
+	 * create left unconfirmed can still be checked.
 	 */
 	stop(): void {
-		this.stopped = true;
+		this.stopping.abort();
 	}
 
 	constructor(
@@ -240,20 +241,28 @@ export class CalypsoClient {
 		return this.ctx.getExecutionCancelSignal?.();
 	}
 
-	/** Waits `ms`, or throws as soon as n8n cancels the execution: every wait of the package goes through here. */
-	async pause(ms: number, context: ErrorContext = {}): Promise<void> {
+	/**
+	 * Waits `ms`, or throws as soon as n8n cancels the execution, or returns early when `wake` fires: every wait of the
+	 * package goes through here.
+	 */
+	async pause(ms: number, context: ErrorContext = {}, wake?: AbortSignal): Promise<void> {
 		const cancel = this.cancelSignal;
-		if (cancel === undefined) return await sleep(ms);
-		if (cancel.aborted) throw cancelledError(this.node, context);
-		let onAbort = () => {};
-		const cancelled = new Promise<never>((_, reject) => {
-			onAbort = () => reject(cancelledError(this.node, context));
-			cancel.addEventListener('abort', onAbort, { once: true });
+		if (cancel?.aborted) throw cancelledError(this.node, context);
+		if (wake?.aborted) return;
+		if (cancel === undefined && wake === undefined) return await sleep(ms);
+		const removers: Array<() => void> = [];
+		const on = (signal: AbortSignal | undefined, listener: () => void) => {
+			signal?.addEventListener('abort', listener, { once: true });
+			removers.push(() => signal?.removeEventListener('abort', listener));
+		};
+		const interrupted = new Promise<void>((resolve, reject) => {
+			on(cancel, () => reject(cancelledError(this.node, context)));
+			on(wake, resolve);
 		});
 		try {
-			await Promise.race([sleep(ms), cancelled]);
+			await Promise.race([sleep(ms), interrupted]);
 		} finally {
-			cancel.removeEventListener('abort', onAbort);
+			for (const remove of removers) remove();
 		}
 	}
 
@@ -391,8 +400,9 @@ export class CalypsoClient {
 		let redirects = 0;
 		/** Whether an attempt already sent may have been carried out (not certainly refused). */
 		let unconfirmed = false;
+		const change = CHANGES.has(request.path);
 		for (let attempt = 0; ; attempt++) {
-			if (this.stopped && CHANGES.has(request.path)) throw new RunStopped(request.path, unconfirmed);
+			if (change && this.stopping.signal.aborted) throw new RunStopped(request.path, unconfirmed);
 			const outcome = await this.send(call);
 			const target =
 				'response' in outcome ? await this.redirectTarget(call, outcome.response, options) : undefined;
@@ -466,7 +476,8 @@ export class CalypsoClient {
 			}
 			waited += wait;
 			if (!safeToResend) unconfirmed = true;
-			await this.pause(wait, options);
+			// A change's retry is not waited for once the run has stopped: it would not be sent.
+			await this.pause(wait, options, change ? this.stopping.signal : undefined);
 		}
 	}
 
