@@ -6,6 +6,7 @@ import { backoffMs, retryAfterMs, DEFAULT_RETRY } from '../../nodes/CalypsoPay/t
 import { useEmulator } from '../helpers/calypso';
 import { sleep } from 'n8n-workflow';
 
+import { watchAbortListeners } from '../helpers/abort-listeners';
 import { runChain, runNode } from '../helpers/engine';
 
 const server = useEmulator();
@@ -543,5 +544,33 @@ describe('credentials', () => {
 		expect(wrongAccount.error?.description).toContain('Merchant Account');
 		// The mismatched secret signed those requests: it must not appear in anything n8n keeps.
 		expect(JSON.stringify([wrongKey.run, wrongSecret.run, wrongAccount.run])).not.toContain(mismatched);
+	});
+});
+
+describe('many changes waiting out a retry at once', () => {
+	test('twelve Blocks answered 503 wait together: no signal gets more abort listeners than Node allows it without a MaxListenersExceededWarning, and all land', async () => {
+		const customers = Array.from({ length: 12 }, () => server.emulator.seedCustomer());
+		// Every Block is answered 503 once, with a retry asked for in 1 s: the twelve retries wait at the same time.
+		server.emulator.injectFault({
+			path: 'customer/block',
+			status: 503,
+			times: customers.length,
+			headers: { 'retry-after': '1' },
+		});
+		// Twelve waits at once must not pile twelve listeners on one signal (Node 20 warns past 10).
+		const listeners = watchAbortListeners();
+		try {
+			const run = await runNode(
+				server.credentials,
+				{ resource: 'customer', operation: 'block', customerId: '={{ $json.id }}' },
+				customers.map(({ id }) => ({ id })),
+			);
+			expect(run.status).toBe('success');
+		} finally {
+			listeners.restore();
+		}
+		expect(requestsTo('customer/block')).toBe(2 * customers.length);
+		expect(customers.every(({ id }) => server.emulator.state.customers.get(id)?.blocked)).toBe(true);
+		expect(listeners.over).toEqual([]);
 	});
 });

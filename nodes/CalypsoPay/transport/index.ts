@@ -249,20 +249,21 @@ export class CalypsoClient {
 		const cancel = this.cancelSignal;
 		if (cancel?.aborted) throw cancelledError(this.node, context);
 		if (wake?.aborted) return;
-		if (cancel === undefined && wake === undefined) return await sleep(ms);
-		const removers: Array<() => void> = [];
-		const on = (signal: AbortSignal | undefined, listener: () => void) => {
-			signal?.addEventListener('abort', listener, { once: true });
-			removers.push(() => signal?.removeEventListener('abort', listener));
-		};
+		const sources = [cancel, wake].filter((signal): signal is AbortSignal => signal !== undefined);
+		if (sources.length === 0) return await sleep(ms);
+		// The listener goes on a signal of this wait's own, not on the execution's or the run's: many items waiting
+		// at once (Concurrency up to 100) would otherwise pile listeners on one signal (Node 20 warns past 10).
+		const interrupt = AbortSignal.any(sources);
+		let onAbort = () => {};
 		const interrupted = new Promise<void>((resolve, reject) => {
-			on(cancel, () => reject(cancelledError(this.node, context)));
-			on(wake, resolve);
+			// Cancelled and woken at once: the cancellation wins.
+			onAbort = () => (cancel?.aborted ? reject(cancelledError(this.node, context)) : resolve());
+			interrupt.addEventListener('abort', onAbort, { once: true });
 		});
 		try {
 			await Promise.race([sleep(ms), interrupted]);
 		} finally {
-			for (const remove of removers) remove();
+			interrupt.removeEventListener('abort', onAbort);
 		}
 	}
 
