@@ -3,7 +3,9 @@
  * what reached Calypso.
  */
 import { useEmulator } from '../helpers/calypso';
-import { runNode } from '../helpers/engine';
+import { sleep } from 'n8n-workflow';
+
+import { runChain, runNode } from '../helpers/engine';
 
 const server = useEmulator();
 
@@ -173,4 +175,123 @@ describe('router: a stopped run', () => {
 		expect(server.emulator.requests.filter((r) => r.path.endsWith('customer/create'))).toHaveLength(3);
 		expect(server.emulator.state.customers.size).toBe(2);
 	});
+
+	test('a create rate-limited (429, certainly not processed) and waiting out its Retry-After when the run stops: named as not sent, not as unconfirmed', async () => {
+		// Item 0's create is refused with a 429 and a retry asked for in 40 s: longer than this test's own 20 s limit.
+		server.emulator.injectFault({
+			path: 'customer/create',
+			match: withDescription('zero'),
+			status: 429,
+			headers: { 'retry-after': '40' },
+		});
+		server.emulator.injectFault({
+			path: 'customer/create',
+			match: withDescription('one'),
+			delayMs: 300,
+			...rejected,
+		});
+		const run = await runNode(
+			server.credentials,
+			{
+				resource: 'customer',
+				operation: 'create',
+				additionalFields: { description: '={{ $json.description }}' },
+			},
+			[{ description: 'zero' }, { description: 'one' }],
+		);
+		expect(run.error?.message).toBe('Calypso error 004: Rejected for the test');
+		expect(server.emulator.requests.filter((r) => r.path.endsWith('customer/create'))).toHaveLength(2);
+		expect(server.emulator.state.customers.size).toBe(0);
+		expect(run.error?.description).toContain(
+			'1 other item(s) were about to send a change and did not (item 0).',
+		);
+		expect(run.error?.description).not.toContain('did not confirm');
+	}, 20_000);
+
+	test('a change answered 503 only after the run stopped is not retried and does not wait out its Retry-After', async () => {
+		const [first, second] = [server.emulator.seedCustomer(), server.emulator.seedCustomer()];
+		// Item 1's Block is refused at once; item 0's lands, and its 503 (retry in 40 s) comes back after the stop.
+		server.emulator.injectFault({ path: 'customer/block', match: ofCustomer(second.id), ...rejected });
+		server.emulator.injectFault({
+			path: 'customer/block',
+			match: ofCustomer(first.id),
+			afterProcessing: true,
+			delayMs: 600,
+			status: 503,
+			headers: { 'retry-after': '40' },
+		});
+		const run = await blockEach([first.id, second.id]);
+		expect(run.error?.message).toBe('Calypso error 004: Rejected for the test');
+		expect(blocks()).toHaveLength(2);
+		expect(server.emulator.state.customers.get(first.id)?.blocked).toBe(true);
+		expect(run.error?.description).toContain(
+			'did not confirm, and it was not sent again as the run had stopped',
+		);
+	}, 20_000);
+
+	/** Customer → Get, one item per customer ID; cancelled once a Get of `cancelOn` has been answered, if given. */
+	const getEach = async (ids: string[], cancelOn?: string) =>
+		await runChain(
+			server.credentials,
+			[
+				{
+					name: 'Calypso',
+					parameters: { resource: 'customer', operation: 'get', customerId: '={{ $json.id }}' },
+				},
+			],
+			ids.map((id) => ({ id })),
+			{
+				onStart: (cancel: () => void) => {
+					if (cancelOn === undefined) return;
+					void (async () => {
+						while (!server.emulator.requests.some((r) => ofCustomer(cancelOn)(r) && r.status > 0))
+							await sleep(5);
+						cancel();
+					})();
+				},
+			},
+		);
+	const gets = () => server.emulator.requests.filter((r) => r.path.endsWith('customer/get'));
+
+	test('a look-up waiting out a retry when the run stops is not woken: it still waits and is retried', async () => {
+		const [first, second] = [server.emulator.seedCustomer(), server.emulator.seedCustomer()];
+		server.emulator.injectFault({
+			path: 'customer/get',
+			match: ofCustomer(first.id),
+			status: 503,
+			headers: { 'retry-after': '1' },
+		});
+		server.emulator.injectFault({
+			path: 'customer/get',
+			match: ofCustomer(second.id),
+			delayMs: 300,
+			...rejected,
+		});
+		const run = await getEach([first.id, second.id]);
+		expect(run.error?.message).toBe('Calypso error 004: Rejected for the test');
+		// Item 0's retry went out after the stop, and was answered.
+		expect(gets().filter(ofCustomer(first.id))).toHaveLength(2);
+		expect(run.error?.description).toContain('1 other item(s) had already been sent successfully (item 0)');
+	});
+
+	test('a look-up still waiting out a long Retry-After in a stopped run ends at once when the execution is cancelled', async () => {
+		const [first, second] = [server.emulator.seedCustomer(), server.emulator.seedCustomer()];
+		// Item 0's Get is answered 503 with a retry asked for in 40 s: longer than this test's own 20 s limit.
+		server.emulator.injectFault({
+			path: 'customer/get',
+			match: ofCustomer(first.id),
+			status: 503,
+			headers: { 'retry-after': '40' },
+		});
+		server.emulator.injectFault({
+			path: 'customer/get',
+			match: ofCustomer(second.id),
+			delayMs: 300,
+			...rejected,
+		});
+		const run = await getEach([first.id, second.id], second.id);
+		expect(run.status).toBe('error');
+		// Item 0's retry was never sent.
+		expect(gets()).toHaveLength(2);
+	}, 20_000);
 });
