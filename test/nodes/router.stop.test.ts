@@ -21,6 +21,15 @@ const blockEach = (ids: string[]) =>
 		ids.map((id) => ({ id })),
 	);
 
+/** Calypso's refusal (error 004) the tests answer with. */
+const rejected = {
+	status: 400,
+	body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },
+};
+/** A request of this path and customer is refused after 300 ms: its item stops the run while another waits. */
+const refuseLater = (path: string, customerId: string) =>
+	server.emulator.injectFault({ path, match: ofCustomer(customerId), delayMs: 300, ...rejected });
+
 describe('router: a stopped run', () => {
 	test('an item whose change Calypso did not confirm (a 503, to be retried) is not said to have sent nothing when the stop cancels its retry', async () => {
 		const [first, second] = [server.emulator.seedCustomer(), server.emulator.seedCustomer()];
@@ -33,13 +42,7 @@ describe('router: a stopped run', () => {
 			headers: { 'retry-after': '2' },
 		});
 		// Item 1's Block is refused meanwhile: the run stops, and item 0's retry is not sent.
-		server.emulator.injectFault({
-			path: 'customer/block',
-			match: ofCustomer(second.id),
-			delayMs: 300,
-			status: 400,
-			body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },
-		});
+		refuseLater('customer/block', second.id);
 		const run = await blockEach([first.id, second.id]);
 		expect(run.status).toBe('error');
 		expect(run.error?.message).toBe('Calypso error 004: Rejected for the test');
@@ -61,23 +64,13 @@ describe('router: a stopped run', () => {
 			status: 503,
 			headers: { 'retry-after': '40' },
 		});
-		server.emulator.injectFault({
-			path: 'customer/block',
-			match: ofCustomer(second.id),
-			delayMs: 300,
-			status: 400,
-			body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },
-		});
+		refuseLater('customer/block', second.id);
 		const run = await blockEach([first.id, second.id]);
 		expect(run.error?.message).toBe('Calypso error 004: Rejected for the test');
 		expect(blocks()).toHaveLength(2);
 		expect(run.error?.description).toContain('did not confirm');
 	}, 20_000);
 
-	const rejected = {
-		status: 400,
-		body: { errorCode: '004', message: 'Rejected for the test', traceId: 'trace-test' },
-	};
 	const withExternalId = (externalId: string) => (request: { body?: Record<string, unknown> }) =>
 		(request.body?.payload as { externalId?: string } | undefined)?.externalId === externalId;
 	const withDescription = (description: string) => (request: { body?: Record<string, unknown> }) =>
@@ -261,12 +254,7 @@ describe('router: a stopped run', () => {
 			status: 503,
 			headers: { 'retry-after': '1' },
 		});
-		server.emulator.injectFault({
-			path: 'customer/get',
-			match: ofCustomer(second.id),
-			delayMs: 300,
-			...rejected,
-		});
+		refuseLater('customer/get', second.id);
 		const run = await getEach([first.id, second.id]);
 		expect(run.error?.message).toBe('Calypso error 004: Rejected for the test');
 		// Item 0's retry went out after the stop, and was answered.
@@ -283,12 +271,7 @@ describe('router: a stopped run', () => {
 			status: 503,
 			headers: { 'retry-after': '40' },
 		});
-		server.emulator.injectFault({
-			path: 'customer/get',
-			match: ofCustomer(second.id),
-			delayMs: 300,
-			...rejected,
-		});
+		refuseLater('customer/get', second.id);
 		const run = await getEach([first.id, second.id], second.id);
 		expect(run.status).toBe('error');
 		// Item 0's retry was never sent.
