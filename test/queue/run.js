@@ -35,7 +35,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { ROOT, tally, say, secs, check, build, watchdog } = require('../e2e/checks');
+const { ROOT, tally, say, secs, check, runScript } = require('../e2e/checks');
 const { operationsLane } = require('../e2e/run');
 const { credentialFor } = require('../../scripts/examples');
 const { createEmulator, SUBSCRIPTION_PATH } = require('../emulator');
@@ -59,7 +59,6 @@ const WEBHOOK_BURST = {
 };
 const TIMEOUT_MS = 25 * 60 * 1000; // about 13 min on a 2-core machine at load 10: four deployments of 200-event bursts
 const args = new Set(process.argv.slice(2));
-const t0 = Date.now();
 
 /** @typedef {Awaited<ReturnType<typeof startStack>>} Stack */
 
@@ -568,18 +567,8 @@ function figuresTable(deployments) {
 module.exports = { figuresTable, redeliverAll, queueTest, runBurst, inFlight, tallyOf, eventIdOf };
 
 if (require.main === module) {
-	watchdog('queue test', TIMEOUT_MS);
-	(async () => {
-		if (!args.has('--no-build')) await build();
+	runScript('queue test', TIMEOUT_MS, async () => {
 		const result = await queueTest({ keepLogs: args.has('--keep-logs'), triggerOnly: args.has('--trigger-only') });
 		say(`\n${figuresTable(result.deployments)}`);
-	})()
-		.catch((error) => {
-			tally.failed++;
-			say(`✘ queue test could not run: ${error instanceof Error ? error.stack : error}`);
-		})
-		.finally(() => {
-			say(`\n${tally.passed} passed, ${tally.failed} failed (${secs(Date.now() - t0)})`);
-			process.exitCode = tally.failed ? 1 : 0;
-		});
+	});
 }
