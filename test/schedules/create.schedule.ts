@@ -16,7 +16,7 @@ import type { IDataObject, INodeParameters } from 'n8n-workflow';
 import type { Fault } from '../emulator';
 import { useEmulator } from '../helpers/calypso';
 import { runNode } from '../helpers/engine';
-import { fc, replays, scheduleProperty } from './property';
+import { faultsByArrival, fc, replays, scheduleProperty } from './property';
 
 const server = useEmulator();
 
@@ -107,22 +107,12 @@ const same = (a: unknown, b: unknown) => (a ?? null) === (b ?? null);
 async function check(value: Schedule): Promise<boolean> {
 	const { emulator } = server;
 	emulator.reset();
-	let arrived = 0;
 	const isCreate = (request: { path: string }) => request.path.endsWith('customer/create');
-	// Counts create arrivals; never matches, so the outcome faults behind it decide.
-	emulator.injectFault({
-		path: 'customer/create',
-		times: Number.MAX_SAFE_INTEGER,
-		match: (request) => {
-			if (isCreate(request)) arrived++;
-			return false;
-		},
-	});
-	value.outcomes.forEach((outcome, index) => {
-		const fault = faultFor(outcome, value.landMs);
-		if (fault)
-			emulator.injectFault({ ...fault, path: 'customer/create', match: () => arrived === index + 1 });
-	});
+	faultsByArrival(
+		emulator,
+		value.outcomes.map((outcome) => faultFor(outcome, value.landMs)),
+		'customer/create',
+	);
 
 	const options = value.retryOff
 		? { retry: 'off', timeout: TIMEOUT_MS }

@@ -11,6 +11,8 @@
  */
 import fc from 'fast-check';
 
+import type { Emulator, Fault } from '../emulator';
+
 /** The fixed seed CI runs: changing it changes which schedules CI tries. */
 export const FIXED_SEED = 20261203;
 
@@ -19,7 +21,8 @@ export const FIXED_SEED = 20261203;
  * for this package keep `process` out of its TypeScript).
  */
 declare const SCHEDULE_ENV: Record<string, string | undefined> | undefined;
-const env: Record<string, string | undefined> = typeof SCHEDULE_ENV === 'object' && SCHEDULE_ENV ? SCHEDULE_ENV : {};
+const env: Record<string, string | undefined> =
+	typeof SCHEDULE_ENV === 'object' && SCHEDULE_ENV ? SCHEDULE_ENV : {};
 
 function seedFromEnv(): number {
 	const raw = env.SCHEDULE_SEED;
@@ -86,6 +89,30 @@ export function replays<T>(name: string, value: T, check: (value: T) => Promise<
 	test(`regression: ${name}`, async () => {
 		const ok = await check(value);
 		if (ok === false) throw new Error(`regression "${name}" broke again: ${fc.stringify(value)}`);
+	});
+}
+
+/**
+ * Gives the n-th request of `path` (any path when absent) to reach the emulator the n-th fault of `faults`, in arrival
+ * order (undefined: answered normally; past the list: answered normally).
+ */
+export function faultsByArrival(
+	emulator: Emulator,
+	faults: Array<Omit<Fault, 'path' | 'match'> | undefined>,
+	path?: string,
+): void {
+	let arrived = 0;
+	// Counts the arrivals; never matches, so the faults behind it decide.
+	emulator.injectFault({
+		path,
+		times: Number.MAX_SAFE_INTEGER,
+		match: () => {
+			arrived++;
+			return false;
+		},
+	});
+	faults.forEach((fault, index) => {
+		if (fault) emulator.injectFault({ ...fault, path, match: () => arrived === index + 1 });
 	});
 }
 

@@ -15,7 +15,7 @@ import type { INodeParameters } from 'n8n-workflow';
 import type { Fault, RecordedRequest } from '../emulator';
 import { useEmulator } from '../helpers/calypso';
 import { runNode } from '../helpers/engine';
-import { fc, replays, scheduleProperty } from './property';
+import { faultsByArrival, fc, replays, scheduleProperty } from './property';
 
 const server = useEmulator();
 
@@ -102,18 +102,7 @@ function named(description: string, sentence: RegExp): number[] {
 async function check(value: Schedule): Promise<boolean> {
 	const { emulator } = server;
 	emulator.reset();
-	let arrived = 0;
-	emulator.injectFault({
-		times: Number.MAX_SAFE_INTEGER,
-		match: () => {
-			arrived++;
-			return false;
-		},
-	});
-	value.outcomes.forEach((outcome, index) => {
-		const fault = faultFor(outcome);
-		if (fault) emulator.injectFault({ ...fault, match: () => arrived === index + 1 });
-	});
+	faultsByArrival(emulator, value.outcomes.map(faultFor));
 
 	const options = {
 		concurrency: value.concurrency,
